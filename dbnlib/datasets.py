@@ -187,6 +187,10 @@ def load_mnist(subset="5k", binarize=False, threshold=0.5, cache_dir=None, retur
 def train_test_split(X, y, test_size=0.2, random_state=0, stratify=True):
     """Split into train and test sets, keeping class proportions when ``stratify``.
 
+    A thin layer over scikit-learn's ``train_test_split``, so that the split is
+    exactly the one scikit-learn users get with the same seed: the book's
+    comparisons with scikit-learn's models are made on the same digits.
+
     Parameters
     ----------
     X : ndarray of shape (n_samples, n_features)
@@ -200,6 +204,8 @@ def train_test_split(X, y, test_size=0.2, random_state=0, stratify=True):
     -------
     X_train, X_test, y_train, y_test
     """
+    from sklearn.model_selection import train_test_split as _sk_split
+
     X, y = np.asarray(X), np.asarray(y)
     n = len(y)
     if X.shape[0] != n:
@@ -207,21 +213,4 @@ def train_test_split(X, y, test_size=0.2, random_state=0, stratify=True):
     n_test = int(round(test_size * n)) if isinstance(test_size, float) else int(test_size)
     if not 0 < n_test < n:
         raise ValueError(f"train_test_split: test_size must leave rows on both sides, got {test_size} of {n}")
-    rng = np.random.default_rng(random_state)
-    if not stratify:
-        perm = rng.permutation(n)
-        test = perm[:n_test]
-    else:
-        classes, y_idx = np.unique(y, return_inverse=True)
-        # Largest-remainder allocation: each class gets its share of n_test.
-        counts = np.bincount(y_idx)
-        exact = counts * n_test / n
-        take = np.floor(exact).astype(int)
-        short = n_test - take.sum()
-        take[np.argsort(-(exact - take), kind="stable")[:short]] += 1
-        test = np.concatenate([rng.permutation(np.flatnonzero(y_idx == c))[:take[c]] for c in range(len(classes))])
-        test = rng.permutation(test)
-    mask = np.zeros(n, dtype=bool)
-    mask[test] = True
-    train = rng.permutation(np.flatnonzero(~mask))
-    return X[train], X[test], y[train], y[test]
+    return _sk_split(X, y, test_size=n_test, random_state=random_state, stratify=y if stratify else None)

@@ -134,6 +134,10 @@ def test_stratified_split_is_seeded_and_keeps_proportions():
     # a partition: no row is lost or repeated
     all_rows = np.concatenate([X_train, X_test])
     assert len(np.unique(all_rows.round(6), axis=0)) == len(np.unique(X.round(6), axis=0))
+    # the same digits as scikit-learn's split with the same seed (the book compares against it)
+    from sklearn.model_selection import train_test_split as sk_split
+
+    np.testing.assert_array_equal(sk_split(X, y, test_size=1000, random_state=0, stratify=y)[3], y_test)
     with pytest.raises(ValueError, match="rows on both sides"):
         datasets.train_test_split(X, y, test_size=5000)
 
