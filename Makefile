@@ -39,14 +39,18 @@ serve: book
 lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=. chapters/01_logistic_regression.ipynb
 
+# One BLAS thread per test worker: two workers on two cores, no oversubscription
+# (OpenBLAS threads that compete for cores can slow a notebook down tenfold).
+TEST_ENV := OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
+
 test: $(STAMP)
 	$(BIN)/python tools/make_exercises.py --check
-	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile \
+	$(TEST_ENV) $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile \
 	    --nbval --nbval-current-env --nbval-sanitize-with tests/sanitize.cfg --nbval-cell-timeout 600 \
 	    tests chapters solutions
 
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -m "not slow and not browser" tests
+	$(TEST_ENV) $(BIN)/python -m pytest -n $(PYTEST_WORKERS) -m "not slow and not browser" tests
 
 grade: $(STAMP)
 	$(BIN)/python -m dbnlib.grade --timeout 120 --report grade_report.json

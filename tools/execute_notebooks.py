@@ -3,7 +3,8 @@
     python tools/execute_notebooks.py chapters/*.ipynb solutions/*.ipynb
 
 Each notebook runs in a fresh kernel from its own folder, with the NumPy
-backend so that the saved outputs are the ones CI (which has no GPU) checks.
+backend and one BLAS thread, as in `make test`, so that the saved outputs are
+the ones CI (which has no GPU) checks.
 The saved widget state lets the static website draw each widget as it was.
 """
 
@@ -35,6 +36,10 @@ def execute(path, timeout=1800):
 
 def main(paths):
     os.environ["DBNLIB_BACKEND"] = "numpy"
+    # The same BLAS threading as `make test`, so that saved and checked outputs
+    # come from the same order of floating-point sums.
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = "1"
     for p in paths:
         print(f"{p}: {execute(p):.1f} s", flush=True)
 
