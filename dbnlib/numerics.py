@@ -36,7 +36,8 @@ def sigmoid(z, out=None):
     z = m.asarray(z)
     if not m.issubdtype(z.dtype, m.floating):
         z = z.astype(m.float64)
-    out = m.multiply(z, 0.5, out=out)
+    # asarray: for a 0-d z NumPy's multiply returns a scalar, which tanh cannot write into.
+    out = m.asarray(m.multiply(z, 0.5, out=out))
     m.tanh(out, out=out)
     out += 1
     out *= 0.5

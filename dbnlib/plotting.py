@@ -8,7 +8,7 @@ import numpy as np
 
 from .backend import to_numpy
 
-__all__ = ["decision_boundary", "image_grid", "loss_curves"]
+__all__ = ["decision_boundary", "function_fit", "image_grid", "loss_curves"]
 
 
 def decision_boundary(ax, predict_proba, X, y, grid=200, margin=0.5, title=None):
@@ -51,6 +51,42 @@ def loss_curves(ax, curves, xlabel="epoch", ylabel="training loss", logy=False):
         ax.set_yscale("log")
     if len(curves) > 1:
         ax.legend()
+    return ax
+
+
+def function_fit(ax, model, x, target, show_units=True, title=None):
+    """Draw a 1-D target, a one-hidden-layer network's fit, and each hidden unit's share.
+
+    The network (an ``MLP`` of sizes ``(1, M, 1)`` with an identity output)
+    computes ``y(x) = c + sum_j v_j a_j(x)``; with ``show_units`` each term
+    ``v_j a_j(x)`` is drawn as a thin line, so the fit can be seen as a sum of
+    shifted, scaled copies of the activation function (chapter 2).
+
+    Parameters
+    ----------
+    ax : matplotlib Axes
+    model : MLP with ``layer_sizes == (1, M, 1)``
+    x : array of shape (n,) or (n, 1)
+    target : array of shape (n,) or (n, 1), the function's values at ``x``
+    """
+    x = np.asarray(to_numpy(x), dtype=float).reshape(-1, 1)
+    target = np.asarray(to_numpy(target), dtype=float).ravel()
+    acts = [np.asarray(to_numpy(a)) for a in model.forward(x)]
+    if show_units and len(acts) == 3:
+        v = np.asarray(to_numpy(model.params[1][0]))[:, 0]
+        shares = acts[1] * v
+        for j in range(shares.shape[1]):
+            ax.plot(x[:, 0], shares[:, j], color="grey", lw=0.6, alpha=0.7, label="one unit's share" if j == 0 else None)
+    ax.plot(x[:, 0], target, color="k", lw=2, label="target")
+    ax.plot(x[:, 0], acts[-1][:, 0], color="tab:red", lw=1.5, ls="--", label="network")
+    # The view follows the target; large shares that cancel each other run off it.
+    lo, hi = target.min(), target.max()
+    pad = 0.25 * (hi - lo) if hi > lo else 1.0
+    ax.set_ylim(lo - pad, hi + pad)
+    ax.set_xlabel("x")
+    if title:
+        ax.set_title(title)
+    ax.legend(loc="best", fontsize="small")
     return ax
 
 
