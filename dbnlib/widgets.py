@@ -37,7 +37,12 @@ def logistic_regression_explorer(X, y, learning_rate=0.5, n_steps=20):
 
     return w.interactive(
         draw,
-        learning_rate=w.FloatLogSlider(value=learning_rate, base=10, min=-3, max=1, step=0.25, description="eta"),
+        # A selection slider: every value shown is exactly the one used.
+        learning_rate=w.SelectionSlider(
+            options=sorted({0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 0.5, 1.0, 3.0, 10.0, float(learning_rate)}),
+            value=float(learning_rate),
+            description="eta",
+        ),
         n_steps=w.IntSlider(value=n_steps, min=1, max=300, step=1, description="steps"),
     )
 

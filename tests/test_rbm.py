@@ -1,0 +1,388 @@
+"""The binary RBM: chapter 5's quantities against enumeration of the joint
+table, exact log Z and gradients against brute force and finite differences,
+samplers against exact means, training against the exact log-likelihood,
+saving and resuming bit for bit, and the errors a learner will meet."""
+
+import copy
+import itertools
+import os
+
+import numpy as np
+import pytest
+from scipy.special import expit, logsumexp
+
+import dbnlib._io
+from dbnlib._validation import TrainingDiverged
+from dbnlib.backend import RNG
+from dbnlib.rbm import RBM
+
+
+def _states(n):
+    return np.array(list(itertools.product([0.0, 1.0], repeat=n)))
+
+
+def _model(n_visible, n_hidden, seed=0, scale=1.0, **kwargs):
+    """A float64 RBM with random parameters of the given scale."""
+    rng = np.random.default_rng(seed)
+    model = RBM(n_visible, n_hidden, dtype="float64", random_state=seed, **kwargs)
+    model.W = rng.normal(0, scale, (n_visible, n_hidden))
+    model.a = rng.normal(0, scale, n_visible)
+    model.b = rng.normal(0, scale, n_hidden)
+    return model
+
+
+def _joint(model):
+    """All (v, h) pairs and p(v, h), by brute force over the 2^(V+H) table."""
+    V, H = model.W.shape
+    pairs = _states(V + H)
+    v, h = pairs[:, :V], pairs[:, V:]
+    minus_e = v @ model.a + h @ model.b + np.einsum("ni,ij,nj->n", v, model.W, h)
+    return v, h, np.exp(minus_e - logsumexp(minus_e)), logsumexp(minus_e)
+
+
+def _prototype_data(n=300, V=10, seed=0):
+    """Three binary prototypes with 5% of bits flipped: a distribution an RBM can learn."""
+    rng = np.random.default_rng(seed)
+    protos = rng.random((3, V)) < 0.5
+    X = protos[rng.integers(0, 3, n)] ^ (rng.random((n, V)) < 0.05)
+    return X.astype(np.float64)
+
+
+# --- chapter 5: the quantities ---------------------------------------------
+
+
+def test_energy_matches_the_formula():
+    model = _model(6, 5)
+    rng = np.random.default_rng(1)
+    v, h = (rng.random((7, 6)) < 0.5) * 1.0, (rng.random((7, 5)) < 0.5) * 1.0
+    by_hand = [-(model.a @ v[n]) - model.b @ h[n] - sum(v[n, i] * model.W[i, j] * h[n, j]
+               for i in range(6) for j in range(5)) for n in range(7)]  # fmt: skip
+    np.testing.assert_allclose(model.energy(v, h), by_hand, rtol=1e-12)
+
+
+def test_free_energy_is_minus_log_sum_over_h():
+    model = _model(6, 5)
+    v, hs = _states(6), _states(5)
+    direct = [-logsumexp(-model.energy(np.repeat(row[None], len(hs), 0), hs)) for row in v]
+    np.testing.assert_allclose(model.free_energy(v), direct, rtol=1e-12)
+
+
+def test_conditionals_match_the_joint_table():
+    model = _model(5, 4)
+    v, h, p, _ = _joint(model)
+    V_states, H_states = _states(5), _states(4)
+    for k, row in enumerate(V_states):  # p(h_j = 1 | v) = sum_h p(v, h) h_j / p(v)
+        mask = np.all(v == row, axis=1)
+        np.testing.assert_allclose(model.prob_h_given_v(row[None])[0], p[mask] @ h[mask] / p[mask].sum(), rtol=1e-10)
+    for row in H_states:
+        mask = np.all(h == row, axis=1)
+        np.testing.assert_allclose(model.prob_v_given_h(row[None])[0], p[mask] @ v[mask] / p[mask].sum(), rtol=1e-10)
+
+
+def test_log_partition_agrees_whichever_layer_is_enumerated():
+    model = _model(6, 5, scale=1.5)  # enumerates the 5 hidden units
+    swapped = RBM(5, 6, dtype="float64")  # the same distribution with the layers' roles swapped
+    swapped.W, swapped.a, swapped.b = model.W.T.copy(), model.b.copy(), model.a.copy()
+    assert model._enumerated_layer() == "hidden" and swapped._enumerated_layer() == "visible"
+    brute = _joint(model)[3]
+    assert abs(model.log_partition() - swapped.log_partition()) < 1e-10
+    assert abs(model.log_partition() - brute) < 1e-10
+
+
+def test_probabilities_of_all_visible_states_sum_to_one():
+    model = _model(6, 5, scale=1.5)
+    log_p = -model.free_energy(_states(6)) - model.log_partition()
+    assert abs(np.exp(log_p).sum() - 1) < 1e-10
+    assert abs(model.log_likelihood(_states(6)) - log_p.mean()) < 1e-10
+
+
+@pytest.mark.parametrize("shape", [(5, 4), (3, 6)])  # hidden and visible enumeration
+def test_exact_gradient_matches_finite_differences(shape):
+    model = _model(*shape, scale=0.7)
+    X = (np.random.default_rng(2).random((30, shape[0])) < 0.4) * 1.0
+    analytic = model.exact_gradient(X)
+    eps = 1e-5
+    for param, grad in zip((model.W, model.a, model.b), analytic):
+        numeric = np.zeros_like(param)
+        for idx in np.ndindex(param.shape):
+            old = param[idx]
+            param[idx] = old + eps
+            up = model.log_likelihood(X)
+            param[idx] = old - eps
+            down = model.log_likelihood(X)
+            param[idx] = old
+            numeric[idx] = (up - down) / (2 * eps)
+        np.testing.assert_allclose(grad, numeric, rtol=1e-6, atol=1e-9)
+
+
+def test_sampled_means_match_exact_conditionals():
+    model = _model(6, 5)
+    n = 40000
+    v = np.repeat((np.arange(6) % 2)[None] * 1.0, n, axis=0)
+    h = np.repeat((np.arange(5) % 3 == 0)[None] * 1.0, n, axis=0)
+    for samples, exact in [(model.sample_h_given_v(v, rng=1), model.prob_h_given_v(v[:1])[0]),
+                           (model.sample_v_given_h(h, rng=2), model.prob_v_given_h(h[:1])[0])]:  # fmt: skip
+        assert set(np.unique(samples)) <= {0.0, 1.0}
+        z = (samples.mean(axis=0) - exact) / np.sqrt(exact * (1 - exact) / n)
+        assert np.max(np.abs(z)) < 4.5
+
+
+def test_gibbs_chain_reaches_the_exact_distribution():
+    model = _model(4, 3)
+    exact = np.exp(-model.free_energy(_states(4)) - model.log_partition())
+    start = (np.random.default_rng(3).random((20000, 4)) < 0.5) * 1.0
+    v = model.gibbs(start, steps=40, rng=4)
+    codes = (v @ (2 ** np.arange(4)[::-1])).astype(int)  # row index of the state in _states(4)
+    empirical = np.bincount(codes, minlength=16) / len(v)
+    assert 0.5 * np.abs(empirical - exact).sum() < 0.03
+
+
+# --- chapter 6: training ---------------------------------------------------
+
+
+@pytest.mark.parametrize("settings", [
+    dict(learning_rate=0.1, n_epochs=30),  # CD-1, Hinton's momentum schedule
+    dict(persistent=True, learning_rate=0.03, momentum=0.5, n_epochs=100),  # 10 particles: a gentler step
+])  # fmt: skip
+def test_training_increases_the_exact_log_likelihood(settings):
+    X = _prototype_data()
+    model = RBM(10, 4, batch_size=10, dtype="float64", random_state=0, **settings).fit(X)
+    ll = model.history_["log_likelihood"]
+    assert ll[-1] == pytest.approx(model.log_likelihood(X), abs=1e-12)
+    assert ll[-1] > ll[0] + 0.5
+    # better than the independent-bits model fit puts in first (a = logit of the means, W = 0)
+    independent = RBM(10, 4, dtype="float64")
+    independent.W[...] = 0
+    independent._init_visible_bias(X)
+    assert ll[-1] > independent.log_likelihood(X) + 1.0
+
+
+def _one_update(X, **kwargs):
+    """The estimate lr * gradient of one full-batch update from _model(5, 4)'s parameters."""
+    ref = _model(5, 4, scale=0.5)
+    model = RBM(5, 4, learning_rate=1.0, momentum=0.0, weight_decay=0.0, batch_size=len(X), dtype="float64",
+                **kwargs)  # fmt: skip
+    model.partial_fit(X)  # the first fit sets a from the data; now put the reference back
+    model.W, model.a, model.b = ref.W.copy(), ref.a.copy(), ref.b.copy()
+    model.partial_fit(X)
+    return ref, (model.W - ref.W, model.a - ref.a, model.b - ref.b)
+
+
+def test_cd_k_approaches_its_limit_and_pcd_the_exact_gradient():
+    """Many chains, large k. CD's last visible and hidden steps use probabilities (Hinton's
+    recipe), so as k grows its estimate tends to the model average of p(v|h) p(h | p(v|h))^T,
+    exact in a but not in W and b; PCD's binary particles tend to the exact gradient."""
+    X = np.tile((np.random.default_rng(0).random((20, 5)) < 0.4) * 1.0, (2000, 1))
+    ref, cd = _one_update(X, k=50, random_state=1)
+    exact = ref.exact_gradient(X)
+    # the limit of the recipe, by enumerating h ~ p(h) of the model
+    hs = _states(4)
+    p_h = np.exp(ref._log_marginal_h(hs) - ref.log_partition())
+    mean_v = expit(hs @ ref.W.T + ref.a)
+    mean_h = expit(mean_v @ ref.W + ref.b)
+    h_data = expit(X @ ref.W + ref.b)
+    limit_W = X.T @ h_data / len(X) - (mean_v * p_h[:, None]).T @ mean_h
+    limit_b = h_data.mean(axis=0) - p_h @ mean_h
+    assert np.abs(cd[0] - limit_W).max() < 3e-3
+    assert np.abs(cd[2] - limit_b).max() < 3e-3
+    assert np.abs(cd[1] - exact[1]).max() < 3e-3
+    assert np.abs(limit_W - exact[0]).max() > 0.01  # the mean-field bias is real; CD-1 sits elsewhere still
+    _, cd1 = _one_update(X, k=1, random_state=1)
+    assert np.abs(cd1[1] - exact[1]).max() > 0.01
+    _, pcd = _one_update(X, k=50, persistent=True, random_state=2)
+    for estimate, truth in zip(pcd, exact):
+        assert np.abs(estimate - truth).max() < 5e-3
+
+
+def test_momentum_schedule_and_weight_decay():
+    """velocity_t = momentum_t velocity_{t-1} + (the step without momentum), and
+    W_t = (1 - lr wd) W_{t-1} + velocity_t."""
+    X = _prototype_data(n=40)
+    model = RBM(10, 4, learning_rate=0.1, momentum=(0.5, 0.9), momentum_switch_epoch=1, weight_decay=0.01,
+                batch_size=40, dtype="float64", random_state=0)  # fmt: skip
+    model.partial_fit(X)
+    for momentum in (0.9, 0.9):
+        bare = copy.deepcopy(model)  # the same state and the same random stream
+        bare.momentum, bare.weight_decay = 0.0, 0.0
+        before, W_before = model.velocity_W_.copy(), model.W.copy()
+        model.partial_fit(X)
+        bare.partial_fit(X)
+        np.testing.assert_allclose(model.velocity_W_, momentum * before + bare.velocity_W_, rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(model.W, (1 - 0.1 * 0.01) * W_before + model.velocity_W_, rtol=1e-14)
+    first = RBM(10, 4, momentum=(0.5, 0.9), batch_size=40, dtype="float64", random_state=0)
+    bare = copy.deepcopy(first)
+    bare.momentum = 0.0
+    first.velocity_W_[...] = bare.velocity_W_[...] = 1.0
+    first.partial_fit(X)
+    bare.partial_fit(X)
+    np.testing.assert_allclose(first.velocity_W_, 0.5 + bare.velocity_W_, rtol=1e-12)  # epoch 0: momentum 0.5
+
+
+def test_sparsity_target_pulls_hidden_activity_down():
+    X = _prototype_data(n=400, V=20)
+    common = dict(learning_rate=0.1, batch_size=20, n_epochs=20, random_state=0)
+    plain = RBM(20, 10, **common).fit(X)
+    sparse = RBM(20, 10, sparsity_target=0.05, sparsity_cost=1.0, **common).fit(X)
+    activity, sparse_activity = plain.transform(X).mean(), sparse.transform(X).mean()
+    assert sparse_activity < 0.15 < activity
+    np.testing.assert_allclose(sparse.hidden_activity_.mean(), sparse_activity, atol=0.05)
+
+
+def test_fit_trains_to_n_epochs_in_total_and_keeps_float32():
+    X = _prototype_data(n=100)
+    model = RBM(10, 4, n_epochs=3, batch_size=30, random_state=0)  # 100 rows: a last batch of 10
+    model.fit(X)
+    W = model.W.copy()
+    model.fit(X)  # already at n_epochs: nothing to do
+    assert model.epochs_done_ == 3 and np.array_equal(model.W, W)
+    model.partial_fit(X)
+    assert model.epochs_done_ == 4 and len(model.history_["epoch"]) == 3
+    assert model.W.dtype == np.float32 and model.transform(X).dtype == np.float32
+
+
+def test_transform_and_reconstruct_are_the_conditionals():
+    model, X = _model(6, 5), _prototype_data(n=20, V=6)
+    np.testing.assert_array_equal(model.transform(X), model.prob_h_given_v(X))
+    np.testing.assert_allclose(model.reconstruct(X), model.prob_v_given_h(model.prob_h_given_v(X)), rtol=1e-15)
+
+
+def test_pseudo_log_likelihood_flips_one_bit_per_row():
+    model, X = _model(8, 5), _prototype_data(n=50, V=8)
+    cols = RNG(7).integers(0, 8, size=50)
+    flipped = X.copy()
+    flipped[np.arange(50), cols] = 1 - flipped[np.arange(50), cols]
+    delta = model.free_energy(flipped) - model.free_energy(X)
+    expected = 8 * np.mean(-np.logaddexp(0, -delta))
+    assert model.pseudo_log_likelihood(X, random_state=7) == pytest.approx(expected, rel=1e-12)
+
+
+def test_history_records_every_monitor(capfd):
+    X, X_val = _prototype_data(n=200), _prototype_data(n=50, seed=1)
+    small = RBM(10, 4, n_epochs=3, batch_size=20, random_state=0).fit(X, X_val)
+    h = small.history_
+    assert set(h) == {"epoch", "reconstruction_error", "pseudo_log_likelihood", "free_energy_gap",
+                      "log_likelihood", "seconds"}  # fmt: skip
+    assert h["epoch"] == [1, 2, 3] and all(len(values) == 3 for values in h.values())
+    gap = float(small.free_energy(X_val).mean() - small.free_energy(X).mean())
+    assert h["free_energy_gap"][-1] == pytest.approx(gap, rel=1e-4)
+    assert h["reconstruction_error"][-1] == pytest.approx(float(np.mean((small.reconstruct(X) - X) ** 2)), rel=1e-4)
+    assert all(isinstance(x, float) for x in h["log_likelihood"] + h["pseudo_log_likelihood"])
+    big = RBM(30, 25, n_epochs=1, random_state=0).fit((np.random.default_rng(0).random((50, 30)) < 0.5) * 1.0)
+    assert big.history_["log_likelihood"] == [None] and big.history_["free_energy_gap"] == [None]
+    assert capfd.readouterr().err == ""  # silent unless verbose
+    RBM(10, 4, n_epochs=2, random_state=0, verbose=True).fit(X)
+    assert "RBM" in capfd.readouterr().err
+
+
+# --- saving, checkpoints, resuming ------------------------------------------
+
+
+def _pcd_model(**kwargs):
+    return RBM(12, 6, k=2, persistent=True, sparsity_target=0.1, sparsity_cost=0.1, batch_size=10, n_epochs=4,
+               random_state=3, **kwargs)  # fmt: skip
+
+
+def test_save_load_round_trip_restores_everything(tmp_path):
+    X = _prototype_data(n=60, V=12)
+    model = _pcd_model().fit(X, X_val=X[:10])
+    model.save(tmp_path / "rbm.npz")
+    back = RBM.load(tmp_path / "rbm.npz")
+    for name in RBM._ARRAYS:
+        assert np.array_equal(getattr(back, name), getattr(model, name)), name
+        assert getattr(back, name).dtype == getattr(model, name).dtype
+    assert back.get_params() == model.get_params()
+    assert back.epochs_done_ == 4 and back.history_ == model.history_
+    assert np.array_equal(back.rng_.random(5), model.rng_.random(5))  # the same random stream from here on
+
+
+def test_interrupted_and_resumed_run_equals_a_straight_run(tmp_path):
+    X = _prototype_data(n=60, V=12)
+    straight = _pcd_model().fit(X)
+    path = tmp_path / "ckpt.npz"
+    broken = _pcd_model()
+    calls, step = [0], broken._cd_step
+
+    def interrupted(*args):  # Ctrl-C in the middle of epoch 3
+        calls[0] += 1
+        if calls[0] == 2 * 6 + 3:
+            raise KeyboardInterrupt
+        return step(*args)
+
+    broken._cd_step = interrupted
+    with pytest.raises(KeyboardInterrupt):
+        broken.fit(X, checkpoint_path=path)
+    resumed = RBM.load(path)
+    assert resumed.epochs_done_ == 2
+    resumed.fit(X, checkpoint_path=path)
+    for name in RBM._ARRAYS:
+        assert np.array_equal(getattr(resumed, name), getattr(straight, name)), name
+    assert resumed.history_["pseudo_log_likelihood"] == straight.history_["pseudo_log_likelihood"]
+    assert RBM.load(path).epochs_done_ == 4
+
+
+def test_a_save_that_fails_leaves_the_last_checkpoint_whole(tmp_path, monkeypatch):
+    path = tmp_path / "ckpt.npz"
+    model = RBM(6, 3, n_epochs=1, random_state=0).fit(_prototype_data(n=20, V=6))
+    model.save(path)
+
+    def broken_savez(f, **arrays):
+        f.write(b"half a file")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(dbnlib._io.np, "savez", broken_savez)
+    saved = model.W.copy()
+    model.W += 1
+    with pytest.raises(OSError, match="disk full"):
+        model.save(path)
+    assert np.array_equal(RBM.load(path).W, saved)
+    assert os.listdir(tmp_path) == ["ckpt.npz"]  # no temporary file left behind
+
+
+# --- bad input ---------------------------------------------------------------
+
+
+def test_bad_inputs_raise_clear_errors():
+    model = RBM(784, 10, n_epochs=1)
+    X = np.random.default_rng(0).random((20, 784))
+    with pytest.raises(ValueError, match=r"RBM.fit: X has 783 columns, the model has n_visible=784"):
+        model.fit(X[:, :783])
+    with pytest.raises(ValueError, match=r"RBM.fit: X must lie in \[0, 1\].*GaussianBernoulliRBM"):
+        model.fit(X * 255)
+    bad = X.copy()
+    bad[3, 5] = np.nan
+    with pytest.raises(ValueError, match=r"RBM.fit: X contains NaN or inf \(first at row 3, column 5\)"):
+        model.fit(bad)
+    with pytest.raises(ValueError, match=r"RBM.fit \(X_val\): X contains NaN"):
+        model.fit(X, X_val=bad)
+    with pytest.raises(ValueError, match=r"RBM.prob_v_given_h: h has 3 columns, the model has n_hidden=10"):
+        model.prob_v_given_h(np.zeros((2, 3)))
+    with pytest.raises(ValueError, match=r"RBM.energy: v has 2 rows but h has 3"):
+        model.energy(X[:2], np.zeros((3, 10)))
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    (dict(learning_rate=-1), r"RBM: learning_rate must be > 0, got -1"),
+    (dict(k=0), r"RBM: k must be an integer >= 1, got 0"),
+    (dict(momentum=(0.5, 1.5)), r"RBM: momentum must be in \[0, 1\) or a pair of such, got \(0.5, 1.5\)"),
+    (dict(sparsity_target=2.0), r"RBM: sparsity_target must be in \(0, 1\), got 2.0"),
+    (dict(dtype="float16"), r"RBM: dtype must be 'float32' or 'float64', got 'float16'"),
+])  # fmt: skip
+def test_bad_hyperparameters_raise(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        RBM(10, 5, **kwargs)
+
+
+def test_exploding_weights_raise_training_diverged():
+    X = (np.random.default_rng(0).random((200, 20)) < 0.5) * 1.0
+    with pytest.raises(TrainingDiverged, match=r"RBM.fit: training diverged at epoch 1.*lower the learning rate"):
+        RBM(20, 10, learning_rate=1e5, n_epochs=3, random_state=0).fit(X)
+
+
+def test_exact_answers_refuse_large_models():
+    model = RBM(30, 25)
+    with pytest.raises(ValueError, match=r"at most 20 units.*n_visible=30, n_hidden=25.*method='ais'"):
+        model.log_partition()
+    with pytest.raises(ValueError, match=r"method='ais'"):
+        model.log_likelihood(np.zeros((2, 30)))
+    with pytest.raises(ValueError, match=r"method must be 'exact' or 'ais', got 'magic'"):
+        model.log_partition("magic")
