@@ -1,0 +1,99 @@
+"""The built website in headless Chromium: every page of _toc.yml, offline.
+
+The site is built into a temporary folder exactly as tests/test_book.py does,
+served from a thread on a free localhost port, and read by Debian's Chromium
+through Playwright. Any request to another host is aborted and fails the page.
+A screenshot of each page's first screen is kept in _build/screenshots/.
+"""
+
+import os
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from test_book import ROOT, build, toc_files  # noqa: E402
+
+import browser_checks as bc  # noqa: E402  (tools/ is on sys.path: tests/conftest.py)
+
+# Without Chromium the tests are skipped, except in CI (which installs it: .ci/run).
+MISSING = bc.chromium_missing()
+pytestmark = [pytest.mark.browser, pytest.mark.skipif(bool(MISSING) and not os.environ.get("CI"), reason=str(MISSING))]
+
+SCREENSHOTS = ROOT / "_build" / "screenshots"
+PAGES = toc_files()
+
+
+@pytest.fixture(scope="module")
+def base_url(tmp_path_factory):
+    with bc.serve(build(tmp_path_factory.mktemp("book"))) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with bc.chromium() as context:
+        yield context
+
+
+@pytest.fixture
+def page(browser):
+    page = browser.new_page()
+    watcher = bc.Watcher(page)
+    yield page, watcher
+    page.close()
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_page_loads_offline_with_figures_math_and_widgets(page, base_url, name):
+    page, watcher = page
+    problems = bc.check_page(page, f"{base_url}/{name}.html", watcher)
+    bc.screenshot(page, SCREENSHOTS / f"{Path(name).name}.png")
+    assert not problems, f"{name}.html:\n  " + "\n  ".join(problems)
+
+
+def test_index_forwards_to_the_first_page(page, base_url):
+    page, watcher = page
+    page.goto(f"{base_url}/index.html")
+    page.wait_for_url(re.compile(rf"/{re.escape(PAGES[0])}\.html$"))
+    assert not watcher.problems()
+
+
+def test_next_and_previous_walk_the_whole_book(page, base_url):
+    page, watcher = page
+    assert not bc.navigation_problems(page, base_url, PAGES)
+    assert not watcher.outside
+
+
+@pytest.fixture
+def first_chapter_word():
+    import nbformat
+
+    first = PAGES[1]
+    path = ROOT / f"{first}.ipynb"
+    text = nbformat.read(path, as_version=4).cells[0].source if path.exists() else (ROOT / f"{first}.md").read_text()
+    title = re.search(r"^# (.+)$", text, re.M).group(1)
+    return first, max(re.findall(r"[A-Za-z]+", title), key=len).lower()
+
+
+def test_search_page_finds_the_first_chapter(page, base_url, first_chapter_word):
+    """search.html?q=<word> lists results, among them the chapter the word comes from."""
+    page, watcher = page
+    chapter, word = first_chapter_word
+    problems = bc.search_problems(page, base_url, word, chapter) + watcher.problems()
+    assert not problems, "\n".join(problems)
+
+
+def test_widget_pages_use_no_cdn(base_url):
+    """Pages with widgets load require.js and embed-amd.js from the site itself."""
+    import urllib.request
+
+    for name in PAGES:
+        html = urllib.request.urlopen(f"{base_url}/{name}.html").read().decode()
+        if "application/vnd.jupyter.widget-state+json" not in html:
+            continue
+        scripts = re.findall(r'<script[^>]*\ssrc="([^"]+)"', html)
+        assert any("_static/widgets/embed-amd.js" in s for s in scripts), (name, scripts)
+        assert not [s for s in scripts if "://" in s], (name, scripts)

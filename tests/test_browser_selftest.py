@@ -1,0 +1,176 @@
+"""The browser checks catch what they are meant to catch.
+
+Tiny pages, each with one fault (a broken image, a formula MathJax never
+typeset, a request to another host, ...), are served from a temporary folder
+and fed to the same functions that tests/test_browser.py runs on the book
+(tools/browser_checks.py). Each fault must be reported, and a page without
+faults must pass.
+"""
+
+import importlib.util
+import os
+import struct
+import zlib
+from pathlib import Path
+
+import pytest
+
+import browser_checks as bc  # tools/ is on sys.path: tests/conftest.py
+
+# Without Chromium the tests are skipped, except in CI (which installs it: .ci/run).
+MISSING = bc.chromium_missing()
+pytestmark = [pytest.mark.browser, pytest.mark.skipif(bool(MISSING) and not os.environ.get("CI"), reason=str(MISSING))]
+
+
+
+def tiny_png(width=4, height=3):
+    """A small red PNG, written by hand."""
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    rows = b"".join(b"\x00" + b"\xcc\x22\x22" * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+
+
+MATHJAX = (
+    '<script>window.MathJax = {tex: {macros: {vv: "\\\\mathbf{v}"}}};</script>'
+    '<script defer src="mathjax/tex-chtml.js"></script>'
+)
+GOOD_BODY = """
+<h1>A page</h1>
+<p>Inline math <span class="math notranslate nohighlight">\\(x^2 + \\vv\\)</span> and a display:</p>
+<div class="math notranslate nohighlight">\\[ \\sum_{i=1}^{N} w_i x_i \\]</div>
+<p>Code may show TeX: <code>$$ y $$</code></p>
+<pre>$$ \\frac{1}{2} $$</pre>
+<img src="figure.png" alt="a figure">
+"""
+WIDGET_STATE = """<script type="application/vnd.jupyter.widget-state+json">{"version_major": 2, "version_minor": 0, "state": {}}</script>"""
+
+
+def page_html(body, head=MATHJAX):
+    return f"<!DOCTYPE html><html><head><meta charset='utf-8'>{head}</head><body><main>{body}</main></body></html>"
+
+
+PAGES = {
+    "good": page_html(GOOD_BODY),
+    "broken_image": page_html(GOOD_BODY.replace('src="figure.png"', 'src="no-such-figure.png"')),
+    "untypeset": page_html("<p>Here MathJax is never loaded:</p>"
+                           '<div class="math notranslate nohighlight">\\[ E = mc^2 \\]</div>'
+                           "<p>$$ a^2 + b^2 = c^2 $$</p>", head=""),
+    "raw_dollars": page_html(GOOD_BODY + "<p>A formula the parser missed: $\\sigma(z) = 1/(1+e^{-z})$ here.</p>"),
+    "tex_error": page_html(GOOD_BODY + '<p><span class="math">\\(x^2^3\\)</span></p>'),
+    "undefined_macro": page_html(GOOD_BODY + '<p><span class="math">\\(\\vv + \\notamacro\\)</span></p>'),
+    "outside_script": page_html(GOOD_BODY + '<script src="https://cdn.jsdelivr.net/npm/requirejs@2.3.8/require.js"></script>'),
+    "outside_image": page_html(GOOD_BODY + '<img src="https://example.org/figure.png">'),
+    "outside_font": page_html(GOOD_BODY, head=MATHJAX + "<style>@font-face {font-family: Far; "
+                              "src: url(https://fonts.example.com/far.woff2);} body {font-family: Far;}</style>"),
+    "unused_missing_font": page_html(GOOD_BODY, head=MATHJAX + "<style>@font-face {font-family: Gone; "
+                                     "src: url(fonts/gone.woff2) format('woff2');}</style>"),
+    "console_error": page_html(GOOD_BODY + "<script>console.error('something broke');</script>"),
+    "exception": page_html(GOOD_BODY + "<script>undefinedFunction();</script>"),
+    "widget_not_drawn": page_html(
+        GOOD_BODY + '<div class="cell"><div class="output"><script type="application/vnd.jupyter.widget-view+json">'
+        '{"version_major": 2, "version_minor": 0, "model_id": "abc"}</script></div></div>', head=MATHJAX + WIDGET_STATE),
+    "widget_drawn_alone": page_html(
+        GOOD_BODY + '<div class="cell"><div class="output"><div class="widget-subarea"><div class="jupyter-widgets '
+        'widget-slider" style="width:200px;height:20px">slider</div></div><script type="application/vnd.jupyter.widget-view+json">'
+        '{"version_major": 2, "version_minor": 0, "model_id": "abc"}</script></div></div>', head=MATHJAX + WIDGET_STATE),
+    "widget_well_placed": page_html(
+        GOOD_BODY + "<p>Moving the slider needs JupyterLab (<code>make lab</code>).</p>"
+        '<div class="cell"><div class="output"><div class="widget-subarea"><div class="jupyter-widgets '
+        'widget-slider" style="width:200px;height:20px">slider</div></div><script type="application/vnd.jupyter.widget-view+json">'
+        '{"version_major": 2, "version_minor": 0, "model_id": "abc"}</script></div></div>'
+        '<div class="cell"><img src="figure.png"></div>', head=MATHJAX + WIDGET_STATE),
+}
+
+# page -> texts that must all appear in what the checks report for it
+EXPECTED = {
+    "broken_image": ["image did not load: no-such-figure.png", "HTTP error"],
+    "untypeset": ["formula not typeset by MathJax", "raw TeX in the visible text"],
+    "raw_dollars": ["raw TeX in the visible text: ", "\\sigma"],
+    "tex_error": ["MathJax error in a formula"],
+    "undefined_macro": ["undefined TeX macro: \\notamacro"],
+    "outside_script": ["request to a host other than localhost: https://cdn.jsdelivr.net/npm/requirejs"],
+    "outside_image": ["request to a host other than localhost: https://example.org/figure.png"],
+    "outside_font": ["request to a host other than localhost: https://fonts.example.com/far.woff2",
+                     "font did not load: Far"],
+    "unused_missing_font": ["font did not load: Gone", "HTTP error: ", "/fonts/gone.woff2 (HTTP 404)"],
+    "console_error": ["console error: something broke"],
+    "exception": ["uncaught exception: ", "undefinedFunction"],
+    "widget_not_drawn": ["widget 1: its saved state was not drawn", "widget 1: no text near it says",
+                         "widget 1: no static figure"],
+    "widget_drawn_alone": ["widget 1: no text near it says", "widget 1: no static figure"],
+}
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    root = tmp_path_factory.mktemp("pages")
+    (root / "figure.png").write_bytes(tiny_png())
+    spec = importlib.util.find_spec("sphinx-mathjax-offline")  # the book's own local MathJax
+    (root / "mathjax").symlink_to(Path(spec.submodule_search_locations[0]) / "static" / "mathjax")
+    for name, html in PAGES.items():
+        (root / f"{name}.html").write_text(html)
+    for i, (nxt, prev) in enumerate([("p2", None), ("p3", "p1"), (None, "p2")], start=1):
+        links = (f'<a class="right-next" href="{nxt}.html">next</a>' if nxt else "") + (
+            f'<a class="left-prev" href="{prev}.html">previous</a>' if prev else "")
+        (root / f"p{i}.html").write_text(page_html(f"<p>page {i}</p>{links}", head=""))
+    (root / "p2_loop.html").write_text(page_html('<a class="right-next" href="p1.html">next</a>', head=""))
+    with bc.serve(root) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with bc.chromium() as context:
+        yield context
+
+
+@pytest.fixture
+def page(browser):
+    page = browser.new_page()
+    yield page, bc.Watcher(page)
+    page.close()
+
+
+def test_a_page_without_faults_passes(site, page):
+    page, watcher = page
+    assert bc.check_page(page, f"{site}/good.html", watcher) == []
+    assert page.locator("mjx-container").count() == 2  # the checks really saw typeset math
+
+
+def test_a_widget_with_its_sentence_and_figure_passes(site, page):
+    page, watcher = page
+    assert bc.check_page(page, f"{site}/widget_well_placed.html", watcher) == []
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_each_fault_is_reported(site, page, name):
+    page, watcher = page
+    problems = bc.check_page(page, f"{site}/{name}.html", watcher, timeout_ms=3_000)
+    report = "\n".join(problems)
+    for words in EXPECTED[name]:
+        assert words in report, f"{name}: {words!r} not reported; got:\n{report}"
+
+
+def test_an_outside_request_is_aborted_not_sent(site, page):
+    page, watcher = page
+    bc.check_page(page, f"{site}/outside_script.html", watcher)
+    # require.js would define window.requirejs had the request gone out
+    assert page.evaluate("typeof window.requirejs") == "undefined"
+
+
+def test_navigation_check_follows_next_and_previous(site, page):
+    page, _ = page
+    assert bc.navigation_problems(page, site, ["p1", "p2", "p3"]) == []
+    problems = bc.navigation_problems(page, site, ["p1", "p2_loop", "p3"])
+    assert problems and "expected /p2_loop.html" in problems[0], problems
+    problems = bc.navigation_problems(page, site, ["p1", "p2"])
+    assert problems and "still has a 'next' link" in problems[0], problems
+
+
+def test_search_check_reports_a_page_without_results(site, page):
+    page, _ = page
+    problems = bc.search_problems(page, site, "anything", "p1", timeout_ms=2_000)  # there is no search.html here
+    assert problems and "showed no results" in problems[0], problems
