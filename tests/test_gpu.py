@@ -93,7 +93,9 @@ def test_training_runs_on_the_gpu_and_learns():
     prev = backend.get_backend()
     try:
         backend.set_backend("cupy")
-        X, _ = dbnlib.datasets.load_mnist("5k")
+        from dbnlib import datasets
+
+        X, _ = datasets.load_mnist("5k")
         rbm = dbnlib.RBM(784, 100, n_epochs=3, random_state=0).fit(X[:2000])
         err = rbm.history_["reconstruction_error"]
         assert type(rbm.W).__module__.startswith("cupy") and err[-1] < err[0]
