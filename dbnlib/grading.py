@@ -25,7 +25,7 @@ from .backend import to_numpy
 __all__ = ["ExerciseFailed", "LINE", "check", "check_function"]
 
 # The line every check prints; ``dbnlib.grade`` parses it back.
-LINE = re.compile(r"^Exercise (?P<id>[\w.]+) \((?P<title>[^)]*)\): (?P<status>PASS|FAIL) (?P<got>\d+)/(?P<total>\d+)")
+LINE = re.compile(r"^Exercise (?P<id>[\w.]+) \((?P<title>.*)\): (?P<status>PASS|FAIL) (?P<got>\d+)/(?P<total>\d+)")
 
 
 class ExerciseFailed(AssertionError):

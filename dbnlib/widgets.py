@@ -109,3 +109,93 @@ def layer_gradient_explorer(X, y, n_hidden_layers=5, width=30, activation="sigmo
         activation=w.Dropdown(options=["sigmoid", "tanh", "relu"], value=activation, description="activation"),
         init=w.Dropdown(options=["small", "glorot"], value=init, description="init"),
     )
+
+
+def rbm_weight_explorer(W, a, b, i=0, j=0, limit=6.0):
+    """Controls for one weight W_ij of a small RBM, redrawing its exact P(v) (chapter 5).
+
+    ``W`` (n_visible, n_hidden), ``a`` and ``b`` define the RBM; the visible
+    layer must be small enough to list (at most 10 units). Each move sets W_ij
+    to the chosen value, enumerates P(v) = exp(-F(v)) / Z with
+    ``dbnlib.rbm.RBM`` and draws it over the original distribution, with log Z
+    and P(v_i = 1) in the title. The arrays passed in are not changed.
+    """
+    import ipywidgets as w
+
+    from .rbm import RBM
+
+    W, a, b = (np.array(to_numpy(x), dtype=float) for x in (W, a, b))
+    n_visible, n_hidden = W.shape
+    if n_visible > 10:
+        raise ValueError(f"rbm_weight_explorer: W has n_visible={n_visible}; at most 10 visible units can be listed")
+    states = ((np.arange(2**n_visible)[:, None] >> np.arange(n_visible)[::-1]) & 1).astype(float)
+    labels = ["".join(str(int(x)) for x in v) for v in states]
+    rbm = RBM(n_visible, n_hidden, dtype="float64")
+
+    def p_v(weights):
+        rbm.W[...], rbm.a[...], rbm.b[...] = weights, a, b
+        return np.exp(-to_numpy(rbm.free_energy(states)) - rbm.log_partition()), rbm.log_partition()
+
+    original, _ = p_v(W)
+
+    def draw(i, j, value):
+        changed = W.copy()
+        changed[i, j] = value
+        p, log_z = p_v(changed)
+        fig, ax = plt.subplots(figsize=(8, 3.4))
+        x = np.arange(len(labels))
+        ax.bar(x, original, color="none", edgecolor="k", label="original P(v)")
+        ax.bar(x, p, alpha=0.7, label=f"W[{i}, {j}] = {value:.2f}")
+        ax.set_xticks(x, labels, rotation=90, family="monospace", fontsize=7)
+        ax.set_ylabel("P(v)")
+        ax.set_title(f"log Z = {log_z:.3f}, P(v_{i + 1} = 1) = {p @ states[:, i]:.3f}")
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        plt.show()
+
+    return w.interactive(
+        draw,
+        i=w.Dropdown(options=list(range(n_visible)), value=i, description="visible i"),
+        j=w.Dropdown(options=list(range(n_hidden)), value=j, description="hidden j"),
+        value=w.FloatSlider(value=float(W[i, j]), min=-limit, max=limit, step=0.1, description="W[i, j]"),
+    )
+
+
+__all__ += ["rbm_weight_explorer"]
+
+
+def gibbs_chain_explorer(model, v0, n_steps=200, shape=(28, 28), random_state=0):
+    """A slider that steps block Gibbs chains of a trained RBM (chapter 6).
+
+    The chains start at the rows of ``v0`` (a few images, shape (n_chains,
+    n_visible)) and run ``n_steps`` sweeps v -> h -> v of ``model.gibbs`` with a
+    seeded generator, computed once. The slider shows the binary sample v and
+    the mean p(v | h) of every chain after the chosen number of sweeps, each
+    row of pixels a ``shape`` picture. The model is not changed.
+    """
+    import ipywidgets as w
+
+    from .backend import RNG
+    from .plotting import image_grid
+
+    rng = RNG(random_state)
+    v = np.asarray(to_numpy(v0), dtype=float)
+    chain, means = [v], [v]
+    for _ in range(int(n_steps)):
+        h = model.sample_h_given_v(v, rng=rng)
+        means.append(np.asarray(to_numpy(model.prob_v_given_h(h)), dtype=float))
+        v = np.asarray(to_numpy(model.sample_v_given_h(h, rng=rng)), dtype=float)
+        chain.append(v)
+
+    def draw(step):
+        fig, (ax0, ax1) = plt.subplots(2, 1, figsize=(1.1 * len(v), 2.6))
+        image_grid(ax0, chain[step], shape, n_cols=len(v), vmin=0, vmax=1)
+        image_grid(ax1, means[step], shape, n_cols=len(v), vmin=0, vmax=1)
+        ax0.set_title(f"after {step} Gibbs sweeps: samples v (top), p(v | h) (bottom)")
+        fig.tight_layout()
+        plt.show()
+
+    return w.interactive(draw, step=w.IntSlider(value=0, min=0, max=int(n_steps), step=1, description="sweeps"))
+
+
+__all__ += ["gibbs_chain_explorer"]

@@ -1,0 +1,47 @@
+"""Run the long experiments whose results the chapters read from chapters/results/.
+
+    python tools/run_experiments.py                 every tools/experiments/*.py
+    python tools/run_experiments.py ch07_dbn        only the ones named (with or without .py)
+
+Each script runs as its own subprocess, in turn, with the NumPy backend and one
+BLAS thread (the chapters quote runtimes measured that way). The runner stops
+at the first script that fails and exits with its status.
+"""
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+EXPERIMENTS = ROOT / "tools" / "experiments"
+
+
+def scripts(names):
+    if not names:
+        return sorted(EXPERIMENTS.glob("*.py"))
+    found = []
+    for name in names:
+        path = EXPERIMENTS / (Path(name).stem + ".py")
+        if not path.exists():
+            sys.exit(f"run_experiments: no experiment {name!r} in {EXPERIMENTS}")
+        found.append(path)
+    return found
+
+
+def main(names):
+    env = dict(os.environ, DBNLIB_BACKEND="numpy", OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1",
+               MKL_NUM_THREADS="1")  # fmt: skip
+    for path in scripts(names):
+        print(f"== {path.relative_to(ROOT)}", flush=True)
+        started = time.time()
+        rc = subprocess.call([sys.executable, str(path)], cwd=ROOT, env=env)
+        print(f"== {path.name}: exit {rc} after {time.time() - started:.0f} s", flush=True)
+        if rc:
+            return rc
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
