@@ -16,21 +16,35 @@ import numpy as np
 
 from .backend import asarray, to_numpy
 
-__all__ = ["save_model", "load_model"]
+__all__ = ["save_model", "load_model", "write_npz", "read_npz"]
 
 _FORMAT = 1
 
 
 def save_model(model, path):
-    """Write ``model`` to ``path``: its ``_ARRAYS`` as arrays (None ones left out),
-    its ``get_params()``, ``epochs_done_``, ``history_`` and RNG state as JSON."""
+    """Write ``model`` to ``path``: the arrays and JSON metadata of its ``_state()``."""
+    write_npz(path, *model._state())
+
+
+def load_model(cls, path):
+    """Rebuild a ``cls`` written by ``save_model``, random stream and all.
+
+    Raises ``ValueError`` when the file holds another class than ``cls``.
+    """
+    meta, arrays = read_npz(path)
+    if meta.get("cls") != cls.__name__:
+        raise ValueError(
+            f"{cls.__name__}.load: {os.fspath(path)} holds a {meta.get('cls')}, expected a {cls.__name__}; "
+            f"use {meta.get('cls')}.load"
+        )
+    return cls._from_state(meta, arrays)
+
+
+def write_npz(path, meta, arrays):
+    """Write the JSON-able dict ``meta`` and NumPy-convertible ``arrays`` (a dict; None values left out)
+    to one ``.npz`` file, atomically: a temporary file in the same folder replaces ``path``."""
     path = os.fspath(path)
-    params = model.get_params()
-    if not isinstance(params.get("random_state"), int | np.integer):
-        params["random_state"] = None  # an RNG object: its state is saved below anyway
-    meta = {"format": _FORMAT, "cls": type(model).__name__, "params": params, "epochs_done_": model.epochs_done_,
-            "history_": model.history_, "rng_state": model.rng_.get_state()}  # fmt: skip
-    payload = {name: to_numpy(getattr(model, name)) for name in model._ARRAYS if getattr(model, name) is not None}
+    payload = {name: to_numpy(value) for name, value in arrays.items() if value is not None}
     payload["meta_json"] = np.array(json.dumps(meta, default=_plain))
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=folder)
@@ -46,29 +60,12 @@ def save_model(model, path):
         raise
 
 
-def load_model(cls, path):
-    """Rebuild a ``cls`` written by ``save_model``, random stream and all.
-
-    Raises ``ValueError`` when the file holds another class than ``cls``.
-    """
-    path = os.fspath(path)
-    with np.load(path, allow_pickle=False) as f:
+def read_npz(path):
+    """Read a file written by ``write_npz``: returns ``(meta, arrays)``, arrays on the active backend."""
+    with np.load(os.fspath(path), allow_pickle=False) as f:
         meta = json.loads(str(f["meta_json"]))
-        arrays = {name: (asarray(f[name]) if name in f.files else None) for name in cls._ARRAYS}
-    if meta.get("cls") != cls.__name__:
-        raise ValueError(
-            f"{cls.__name__}.load: {path} holds a {meta.get('cls')}, expected a {cls.__name__}; "
-            f"use {meta.get('cls')}.load"
-        )
-    params = meta["params"]
-    if isinstance(params.get("momentum"), list):
-        params["momentum"] = tuple(params["momentum"])  # JSON has no tuples
-    model = cls(**params)
-    for name, value in arrays.items():
-        setattr(model, name, value)
-    model.epochs_done_, model.history_ = meta["epochs_done_"], meta["history_"]
-    model.rng_.set_state(meta["rng_state"])
-    return model
+        arrays = {name: asarray(f[name]) for name in f.files if name != "meta_json"}
+    return meta, arrays
 
 
 def _plain(x):

@@ -326,6 +326,33 @@ class RBM:
         """Read a model written by ``save``; training resumes exactly where it stopped."""
         return load_model(cls, path)
 
+    def _state(self):
+        """``(meta, arrays)``: everything ``save`` writes, as a JSON-able dict and a dict of arrays.
+
+        ``_from_state`` inverts it; ``DBN`` stores several RBMs in one file this way.
+        """
+        params = self.get_params()
+        if not isinstance(params.get("random_state"), int | np.integer):
+            params["random_state"] = None  # an RNG object: its state is saved below anyway
+        meta = {"format": 1, "cls": self._name, "params": params, "epochs_done_": self.epochs_done_,
+                "history_": self.history_, "rng_state": self.rng_.get_state()}  # fmt: skip
+        arrays = {name: getattr(self, name) for name in self._ARRAYS if getattr(self, name) is not None}
+        return meta, arrays
+
+    @classmethod
+    def _from_state(cls, meta, arrays):
+        """The model that ``_state`` described; arrays missing from ``arrays`` are None."""
+        params = dict(meta["params"])
+        if isinstance(params.get("momentum"), list):
+            params["momentum"] = tuple(params["momentum"])  # JSON has no tuples
+        model = cls(**params)
+        for name in cls._ARRAYS:
+            value = arrays.get(name)
+            setattr(model, name, None if value is None else xp().asarray(value))
+        model.epochs_done_, model.history_ = meta["epochs_done_"], meta["history_"]
+        model.rng_.set_state(meta["rng_state"])
+        return model
+
     # ------------------------------------------------------------------ the hot loop
     def _cd_step(self, buf, lr, momentum):
         """One CD-k / PCD-k update from the minibatch v0 already in ``buf.vv[:B]``.

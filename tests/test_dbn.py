@@ -1,0 +1,269 @@
+"""dbnlib.DBN: greedy pre-training, weight sharing with the MLP, sampling, saving (chapter 7)."""
+
+import itertools
+
+import numpy as np
+import pytest
+
+from dbnlib import DBN, MLP, to_numpy
+from dbnlib.datasets import load_digits, train_test_split
+from dbnlib.dbn import down_pass, mlp_params, up_pass
+from dbnlib.rbm import RBM
+
+
+def _data(n=60, V=8, seed=0):
+    """Binary rows from three noisy prototypes."""
+    rng = np.random.default_rng(seed)
+    protos = rng.random((3, V)) < 0.5
+    rows = protos[rng.integers(0, 3, n)]
+    flips = rng.random((n, V)) < 0.1
+    return (rows ^ flips).astype(np.float64)
+
+
+def _small_dbn(sizes=(8, 6, 5, 4), epochs=4, seed=3):
+    return DBN(sizes, rbm_params=dict(n_epochs=epochs, batch_size=10, learning_rate=0.1), random_state=seed)
+
+
+def _arrays(dbn):
+    return [to_numpy(getattr(rbm, name)) for rbm in dbn.rbms for name in RBM._ARRAYS if getattr(rbm, name) is not None]
+
+
+# --- greedy pre-training ------------------------------------------------------
+
+
+def test_each_rbm_is_trained_once_on_the_previous_layers_transform(monkeypatch):
+    seen, transforms = {}, []
+    fit, transform = RBM.fit, RBM.transform
+
+    def recording_fit(self, X, *args, **kwargs):
+        seen.setdefault(id(self), []).append(np.array(to_numpy(X)))
+        return fit(self, X, *args, **kwargs)
+
+    def counting_transform(self, X):
+        transforms.append(id(self))
+        return transform(self, X)
+
+    monkeypatch.setattr(RBM, "fit", recording_fit)
+    monkeypatch.setattr(RBM, "transform", counting_transform)
+    X = _data()
+    dbn = _small_dbn().pretrain(X)
+    # the cache: one transform per layer for the whole of pre-training, not one per epoch
+    assert transforms == [id(rbm) for rbm in dbn.rbms]
+    assert dbn.layers_done_ == 3 and all(rbm.epochs_done_ == 4 for rbm in dbn.rbms)
+    monkeypatch.setattr(RBM, "transform", transform)
+    expected = up_pass(dbn.rbms, X.astype(np.float32))
+    for i, rbm in enumerate(dbn.rbms):
+        (trained_on,) = seen[id(rbm)]
+        np.testing.assert_array_equal(trained_on, to_numpy(expected[i]))
+    np.testing.assert_array_equal(to_numpy(dbn.propagate_up(X)), to_numpy(expected[-1]))
+
+
+def test_a_one_layer_dbn_is_its_rbm():
+    X = _data()
+    dbn = DBN((8, 5), rbm_params=dict(n_epochs=5, batch_size=10, learning_rate=0.1), random_state=7).pretrain(X)
+    rbm = RBM(8, 5, n_epochs=5, batch_size=10, learning_rate=0.1, random_state=7).fit(X.astype(np.float32))
+    for name in ("W", "a", "b"):
+        np.testing.assert_array_equal(to_numpy(getattr(dbn.rbms[0], name)), to_numpy(getattr(rbm, name)))
+
+
+def test_pretrain_skips_layers_already_done():
+    dbn = _small_dbn().pretrain(_data())
+    before = _arrays(dbn)
+    dbn.pretrain(_data())  # nothing left to do
+    assert all(np.array_equal(a, b) for a, b in zip(before, _arrays(dbn)))
+
+
+# --- fine-tuning: the MLP holds the RBMs' own arrays ---------------------------
+
+
+def test_to_mlp_shares_the_rbm_arrays_and_fine_tuning_moves_them():
+    X, y = _data(), np.arange(60) % 3
+    dbn = _small_dbn().pretrain(X)
+    mlp = dbn.to_mlp(3, n_epochs=5)
+    assert isinstance(mlp, MLP) and mlp.layer_sizes == (8, 6, 5, 4, 3)
+    for i, rbm in enumerate(dbn.rbms):
+        assert mlp.params[i][0] is rbm.W and mlp.params[i][1] is rbm.b
+    assert all(p[0] is q[0] and p[1] is q[1] for p, q in zip(mlp.params, mlp_params(dbn.rbms)))
+    W0 = to_numpy(dbn.rbms[0].W).copy()
+    mlp.fit(X, y)
+    assert not np.allclose(to_numpy(dbn.rbms[0].W), W0)
+    # the MLP's forward pass is the DBN's up-pass followed by a softmax layer
+    np.testing.assert_allclose(to_numpy(mlp.forward(X)[3]), to_numpy(dbn.propagate_up(X)), rtol=1e-5, atol=1e-6)
+
+
+def test_fit_predicts_through_the_fine_tuned_mlp():
+    X, y = _data(), np.arange(60) % 3
+    dbn = DBN((8, 6), rbm_params=dict(n_epochs=2, batch_size=10), fine_tune_params=dict(n_epochs=3),
+              random_state=0).fit(X, y)  # fmt: skip
+    P = to_numpy(dbn.predict_proba(X))
+    assert P.shape == (60, 3)
+    np.testing.assert_allclose(P.sum(axis=1), 1, rtol=1e-5)
+    np.testing.assert_array_equal(to_numpy(dbn.predict(X)), P.argmax(axis=1))
+    assert dbn.score(X, y) == pytest.approx(np.mean(P.argmax(axis=1) == y))
+
+
+def test_fine_tuned_dbn_on_digits_is_as_good_as_a_random_init_mlp():
+    X, y = load_digits()
+    Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.3, random_state=0)
+    ft = dict(learning_rate=0.1, momentum=0.9, batch_size=50, n_epochs=30)
+    dbn = DBN((64, 100, 100), rbm_params=dict(n_epochs=15, batch_size=20, learning_rate=0.05),
+              fine_tune_params=ft, random_state=0).fit(Xtr, ytr)  # fmt: skip
+    mlp = MLP((64, 100, 100, 10), dtype="float32", random_state=0, **ft).fit(Xtr, ytr)
+    dbn_acc, mlp_acc = dbn.score(Xte, yte), mlp.score(Xte, yte)
+    assert dbn_acc >= 0.9
+    assert dbn_acc >= mlp_acc - 0.02, (dbn_acc, mlp_acc)
+
+
+# --- generation ---------------------------------------------------------------
+
+
+def _states(n):
+    return np.array(list(itertools.product([0, 1], repeat=n)), dtype=np.float64)
+
+
+def _sigmoid(z):
+    return 1 / (1 + np.exp(-z))
+
+
+def _bernoulli(states, P):
+    """p(states | probabilities P) for every pair: shape (len(P), len(states))."""
+    return np.prod(np.where(states[None] == 1, P[:, None], 1 - P[:, None]), axis=2)
+
+
+def test_samples_follow_the_top_rbm_marginal_pushed_down_exactly():
+    # A 4-3-2 DBN with hand-set weights: top RBM (3 visible, 2 hidden), directed layer 3 -> 4.
+    rng = np.random.default_rng(0)
+    dbn = DBN((4, 3, 2), rbm_params=dict(dtype="float64"), random_state=0)
+    for rbm in dbn.rbms:
+        rbm.W[...] = rng.normal(0, 1.5, rbm.W.shape)
+        rbm.a[...] = rng.normal(0, 1, rbm.a.shape)
+        rbm.b[...] = rng.normal(0, 1, rbm.b.shape)
+    low, top = (tuple(to_numpy(x) for x in (r.W, r.a, r.b)) for r in dbn.rbms)
+    # exact: p(h2) of the top RBM, then p(h1 | h2), then p(v | h1)
+    H2, H1, V = _states(2), _states(3), _states(4)
+    W, a, b = top
+    log_p = H2 @ b + np.logaddexp(0, H2 @ W.T + a).sum(axis=1)
+    p_h2 = np.exp(log_p - np.logaddexp.reduce(log_p))
+    p_h1 = p_h2 @ _bernoulli(H1, _sigmoid(H2 @ W.T + a))
+    p_v = p_h1 @ _bernoulli(V, _sigmoid(H1 @ low[0].T + low[1]))
+    assert np.abs(p_v - 1 / 16).max() > 0.05  # far from uniform: the test has something to find
+    # sampled: the mean of p(v | h1) over independent chains
+    P = dbn.sample(20000, gibbs_steps=30, random_state=1)
+    assert P.shape == (20000, 4) and P.min() >= 0 and P.max() <= 1
+    np.testing.assert_allclose(_bernoulli(V, P).mean(axis=0), p_v, atol=0.01)
+
+
+def test_down_pass_samples_then_ends_in_probabilities():
+    dbn = _small_dbn(epochs=1).pretrain(_data())
+    rng = np.random.default_rng(0)
+    h_top = (rng.random((5, 4)) < 0.5).astype(np.float32)
+    ones = [np.ones((5, r.n_hidden), np.float32) for r in dbn.rbms[:-1]]  # u = 1: every unit off
+    P = to_numpy(down_pass(dbn.rbms, h_top, ones))
+    np.testing.assert_allclose(P, np.tile(_sigmoid(to_numpy(dbn.rbms[0].a)), (5, 1)), rtol=1e-5)
+
+
+def test_sample_is_reproducible_and_leaves_the_model_alone():
+    dbn = _small_dbn(epochs=2).pretrain(_data())
+    before = _arrays(dbn)
+    a, b = dbn.sample(7, gibbs_steps=5, random_state=3), dbn.sample(7, gibbs_steps=5, random_state=3)
+    np.testing.assert_array_equal(a, b)
+    assert a.shape == (7, 8)
+    assert all(np.array_equal(x, y) for x, y in zip(before, _arrays(dbn)))
+    assert dbn.sample(3, gibbs_steps=2, random_state=0, start=_data()[:3]).shape == (3, 8)
+
+
+# --- saving and resuming ------------------------------------------------------
+
+
+def test_save_load_round_trip(tmp_path):
+    X, y = _data(), np.arange(60) % 3
+    dbn = _small_dbn().fit(X, y)
+    dbn.save(tmp_path / "dbn.npz")
+    back = DBN.load(tmp_path / "dbn.npz")
+    assert back.layer_sizes == dbn.layer_sizes and back.layers_done_ == 3
+    assert all(np.array_equal(p, q) for p, q in zip(_arrays(dbn), _arrays(back)))
+    np.testing.assert_array_equal(to_numpy(back.predict_proba(X)), to_numpy(dbn.predict_proba(X)))
+    assert back.mlp_.loss_curve_ == dbn.mlp_.loss_curve_
+    assert back.mlp_.params[0][0] is back.rbms[0].W
+    # the random streams come back too, so training or sampling goes on identically
+    for r, s in zip(dbn.rbms, back.rbms):
+        assert r.rng_.get_state() == s.rng_.get_state()
+    np.testing.assert_array_equal(dbn.sample(4, 3, random_state=0), back.sample(4, 3, random_state=0))
+
+
+def test_load_refuses_an_rbm_file(tmp_path):
+    RBM(4, 2).save(tmp_path / "rbm.npz")
+    with pytest.raises(ValueError, match="expected a DBN"):
+        DBN.load(tmp_path / "rbm.npz")
+
+
+@pytest.mark.parametrize("where", ["start of layer 2", "third epoch of layer 2"])
+def test_interrupted_pretraining_resumes_in_the_layer_it_stopped_in(tmp_path, monkeypatch, where):
+    X = _data()
+    reference = _small_dbn().pretrain(X)
+    fit, epoch = RBM.fit, RBM._epoch
+    calls = {"epochs": 0, "fits": []}
+
+    def interrupting_fit(self, X, *args, **kwargs):
+        calls["fits"].append(self.n_visible)
+        if self.n_visible == 6 and where == "start of layer 2":
+            raise KeyboardInterrupt
+        return fit(self, X, *args, **kwargs)
+
+    def interrupting_epoch(self, *args):
+        if self.n_visible == 6 and where == "third epoch of layer 2":
+            calls["epochs"] += 1
+            if calls["epochs"] == 3:
+                raise KeyboardInterrupt
+        return epoch(self, *args)
+
+    monkeypatch.setattr(RBM, "fit", interrupting_fit)
+    monkeypatch.setattr(RBM, "_epoch", interrupting_epoch)
+    with pytest.raises(KeyboardInterrupt):
+        _small_dbn().pretrain(X, checkpoint_dir=tmp_path)
+    monkeypatch.setattr(RBM, "_epoch", epoch)
+    resumed = DBN.load(tmp_path / "dbn.npz")
+    assert resumed.layers_done_ == 1
+    assert resumed.rbms[1].epochs_done_ == 0  # dbn.npz holds layer 2 as it was before training
+    trained = []
+
+    def counting_epoch(self, *args):
+        trained.append(self.n_visible)
+        return epoch(self, *args)
+
+    monkeypatch.setattr(RBM, "fit", fit)
+    monkeypatch.setattr(RBM, "_epoch", counting_epoch)
+    resumed.pretrain(X, checkpoint_dir=tmp_path)
+    assert resumed.layers_done_ == 3
+    # layer 1 is not trained again; layer 2 goes on from its last per-epoch checkpoint
+    assert trained == [6] * (4 if where == "start of layer 2" else 2) + [5] * 4
+    for p, q in zip(_arrays(reference), _arrays(resumed)):
+        np.testing.assert_array_equal(p, q)
+    assert sorted(f.name for f in tmp_path.iterdir()) == ["dbn.npz"]  # the per-layer checkpoints are gone
+
+
+# --- bad input ----------------------------------------------------------------
+
+
+def test_bad_inputs_raise_clear_errors():
+    with pytest.raises(ValueError, match="at least two positive sizes"):
+        DBN((784,))
+    with pytest.raises(ValueError, match="rbm_params has 1 dicts for 2 RBMs"):
+        DBN((4, 3, 2), rbm_params=[{}])
+    with pytest.raises(ValueError, match="may not set"):
+        DBN((4, 3), rbm_params=dict(n_hidden=5))
+    with pytest.raises(ValueError, match="unknown fine_tune_params"):
+        DBN((4, 3), fine_tune_params=dict(epochs=5))
+    dbn = DBN((8, 4), rbm_params=dict(n_epochs=1))
+    with pytest.raises(ValueError, match="DBN.pretrain: X has 7 columns, the model expects 8"):
+        dbn.pretrain(np.zeros((5, 7)))
+    with pytest.raises(ValueError, match=r"DBN.pretrain: X must lie in \[0, 1\]"):
+        dbn.pretrain(np.full((5, 8), 2.0))
+    with pytest.raises(RuntimeError, match="call fit"):
+        dbn.predict(np.zeros((2, 8)))
+    with pytest.raises(ValueError, match=r"DBN.fit: y must have shape \(5,\)"):
+        dbn.fit(np.zeros((5, 8)), np.zeros(4, dtype=int))
+    with pytest.raises(ValueError, match="DBN.sample: need n >= 1"):
+        dbn.sample(0)
+    with pytest.raises(ValueError, match="n_classes must be >= 2"):
+        dbn.to_mlp(1)
