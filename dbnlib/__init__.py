@@ -7,7 +7,7 @@ and ``ais`` (chapters 5-6), ``dbn`` (chapter 7); then the helpers
 """
 
 from . import backend
-from .backend import RNG, asarray, get_backend, set_backend, to_numpy, xp
+from .backend import RNG, asarray, backend_info, get_backend, set_backend, to_numpy, xp
 from .numerics import (
     binary_cross_entropy,
     categorical_cross_entropy,

@@ -33,15 +33,72 @@ def test_bad_backend_name_is_refused():
         backend.set_backend("tensorflow")
 
 
+STANDIN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "cupy_standin")
+
+
+def _import_dbnlib(env_extra, flags=()):
+    """``import dbnlib`` in a fresh interpreter; return (stdout, stderr, returncode)."""
+    code = "import dbnlib, json; i = dbnlib.backend_info(); print(json.dumps([i.name, i.requested, i.reason]))"
+    env = {k: v for k, v in os.environ.items() if k not in ("DBNLIB_BACKEND", "PYTHONPATH", "CUPY_STANDIN_DEVICES")}
+    env.update(env_extra)
+    out = subprocess.run([sys.executable, *flags, "-c", code], env=env, capture_output=True, text=True)
+    return out.stdout, out.stderr, out.returncode
+
+
 @pytest.mark.skipif(_cupy_works(), reason="this machine has a working GPU")
-def test_auto_falls_back_to_numpy_with_one_warning():
+def test_import_without_cupy_is_silent_even_under_w_error():
+    stdout, stderr, rc = _import_dbnlib({"DBNLIB_BACKEND": "auto"}, flags=("-W", "error"))
+    assert rc == 0, stderr
+    assert stderr == ""
+    name, requested, reason = json.loads(stdout)
+    assert (name, requested) == ("numpy", "auto") and "CuPy is not installed" in reason
+
+
+@pytest.mark.parametrize("asked", ["auto", "cupy"])
+def test_cupy_installed_but_no_device_warns_once_and_falls_back(asked):
+    """The stand-in plays a CuPy whose driver sees no GPU."""
+    stdout, stderr, rc = _import_dbnlib({"DBNLIB_BACKEND": asked, "PYTHONPATH": STANDIN, "CUPY_STANDIN_DEVICES": "0"})
+    assert rc == 0, stderr
+    lines = [ln for ln in stderr.splitlines() if "BackendFallbackWarning" in ln]
+    assert len(lines) == 1 and "no CUDA device answers" in lines[0], stderr
+    assert json.loads(stdout)[0] == "numpy" and "no CUDA device answers" in json.loads(stdout)[2]
+
+
+@pytest.mark.skipif(_cupy_works(), reason="this machine has a working GPU")
+def test_cupy_asked_for_in_the_environment_but_missing_warns_and_imports():
+    stdout, stderr, rc = _import_dbnlib({"DBNLIB_BACKEND": "cupy"})
+    assert rc == 0, stderr
+    assert "BackendFallbackWarning" in stderr and "DBNLIB_BACKEND=cupy but CuPy is not installed" in stderr
+    assert json.loads(stdout)[:2] == ["numpy", "cupy"]
+
+
+def test_cupy_with_a_device_is_taken_and_info_says_why():
+    stdout, stderr, rc = _import_dbnlib({"DBNLIB_BACKEND": "auto", "PYTHONPATH": STANDIN}, flags=("-W", "error"))
+    assert rc == 0, stderr
+    name, requested, reason = json.loads(stdout)
+    assert (name, requested) == ("cupy", "auto") and "sees 1 CUDA device" in reason
+
+
+def test_backend_info_names_the_backend_in_one_line():
+    prev = backend.get_backend()
+    try:
+        backend.set_backend("numpy")
+        info = dbnlib.backend_info()
+        assert info.name == "numpy" and info.requested == "numpy"
+        assert str(info) == "dbnlib backend: numpy (NumPy was asked for)"
+    finally:
+        backend.set_backend(prev)
+
+
+@pytest.mark.skipif(_cupy_works(), reason="this machine has a working GPU")
+def test_auto_falls_back_to_numpy_without_cupy_silently():
     prev = backend.get_backend()
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             assert backend.set_backend("auto") == "numpy"
-        msgs = [str(w.message) for w in caught if issubclass(w.category, backend.BackendFallbackWarning)]
-        assert len(msgs) == 1 and "because" in msgs[0] and "\n" not in msgs[0]
+        assert [w for w in caught if issubclass(w.category, backend.BackendFallbackWarning)] == []
+        assert "CuPy is not installed" in backend.backend_info().reason
     finally:
         backend.set_backend(prev)
 
@@ -83,6 +140,45 @@ def test_rng_is_reproducible_and_state_round_trips():
     np.testing.assert_array_equal(a, b)
     assert a.dtype == np.float32
     assert not np.array_equal(backend.to_numpy(dbnlib.RNG(8).random(5)), backend.to_numpy(dbnlib.RNG(7).random(5)))
+
+
+def test_rng_accepts_generators_and_refuses_other_seeds():
+    a = dbnlib.RNG(np.random.default_rng(5)).random(3)
+    b = dbnlib.RNG(np.random.default_rng(5)).random(3)
+    np.testing.assert_array_equal(backend.to_numpy(a), backend.to_numpy(b))
+    assert dbnlib.RNG(np.int64(3)).integers(0, 100) == dbnlib.RNG(3).integers(0, 100)
+    with pytest.raises(TypeError, match="RNG: seed must be an int, None"):
+        dbnlib.RNG("seven")
+    with pytest.raises(TypeError, match="got float"):
+        dbnlib.RNG(1.5)
+    with pytest.raises(ValueError, match="non-negative"):
+        dbnlib.RNG(-1)
+
+
+def test_on_host_draws_are_the_plain_draws_on_numpy():
+    """``on_host=True`` (for initial parameters) gives the very numbers of the ordinary draw on NumPy."""
+    prev = backend.get_backend()
+    try:
+        backend.set_backend("numpy")
+        for dtype in (np.float32, np.float64):
+            np.testing.assert_array_equal(dbnlib.RNG(4).normal((3, 5), scale=0.01, dtype=dtype),
+                                          dbnlib.RNG(4).normal((3, 5), scale=0.01, dtype=dtype, on_host=True))
+            np.testing.assert_array_equal(dbnlib.RNG(4).random((3, 5), dtype=dtype),
+                                          dbnlib.RNG(4).random((3, 5), dtype=dtype, on_host=True))
+    finally:
+        backend.set_backend(prev)
+
+
+def test_rng_copies_continue_the_same_stream():
+    import copy
+    import pickle
+
+    r = dbnlib.RNG(11)
+    r.random(4)
+    c, p = copy.deepcopy(r), pickle.loads(pickle.dumps(r))
+    x = backend.to_numpy(r.random(6))
+    np.testing.assert_array_equal(backend.to_numpy(c.random(6)), x)
+    np.testing.assert_array_equal(backend.to_numpy(p.random(6)), x)
 
 
 def test_rng_draws_have_the_right_distribution():
