@@ -17,8 +17,10 @@ layer 0 is the data and ``rbms[-1]`` is the top RBM, the only undirected part
 of the generative model; the layers below it are the directed sigmoid belief
 net p(h_i | h_{i+1}) = sigmoid(a_i + W_i h_{i+1}).
 
-Left out: the up-down (wake-sleep) fine-tuning of the generative model, and
-real-valued input layers (use a ``GaussianBernoulliRBM`` by hand for those).
+A real-valued first layer is a ``GaussianBernoulliRBM`` (``visible="gaussian"``).
+The shared model interface (parameters, fitting twice, saving, return types) is
+described once in ``dbnlib.base``. Left out: the up-down (wake-sleep)
+fine-tuning of the generative model.
 """
 
 from pathlib import Path
@@ -26,18 +28,22 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from ._io import read_npz, write_npz
-from ._validation import check_X
-from .backend import RNG, to_numpy
+from . import training
+from ._io import read_npz
+from ._validation import check_bool, check_choice, check_int, check_labels, check_X
+from .backend import RNG, xp
+from .base import Model, _class_of, _json_params, _tuples, check_random_state, make_rng
+from .gbrbm import GaussianBernoulliRBM
 from .mlp import MLP
-from .numerics import sigmoid
 from .rbm import RBM
 
 __all__ = ["DBN", "greedy_pretrain", "up_pass", "mlp_params", "down_pass"]
 
 _RBM_DEFAULTS = dict(learning_rate=0.05, n_epochs=10, batch_size=100)
-_FINE_TUNE_DEFAULTS = dict(learning_rate=0.1, momentum=0.9, l2=0.0, batch_size=50, n_epochs=30)
-_FORMAT = 1
+_GAUSSIAN_DEFAULTS = dict(learning_rate=0.005, n_epochs=10, batch_size=100)  # the Gaussian RBM's own rate
+_FINE_TUNE_DEFAULTS = dict(learning_rate=0.1, momentum=0.9, weight_decay=0.0, batch_size=50, n_epochs=30)
+_FINE_TUNE_KEYS = set(_FINE_TUNE_DEFAULTS) | {"init"}
+_VISIBLE = ("binary", "gaussian")
 
 
 # ---------------------------------------------------------------------- the algorithms, as functions
@@ -100,7 +106,10 @@ def mlp_params(rbms):
 
 
 def down_pass(rbms, h_top, uniforms):
-    """The directed generative pass from the top RBM's hidden state to visible probabilities.
+    """The directed generative pass from the top RBM's hidden state to the bottom layer's mean.
+
+    Each layer's ``prob_v_given_h`` gives p(layer i | layer i + 1); every
+    layer but the bottom one is then sampled binary.
 
     Parameters
     ----------
@@ -114,37 +123,50 @@ def down_pass(rbms, h_top, uniforms):
     Returns
     -------
     array of shape (n, rbms[0].n_visible)
-        p(v = 1 | h_1): probabilities at the bottom, samples everywhere above.
+        E[v | h_1]: p(v = 1 | h_1) for binary units (the mean a + W h_1 for a
+        Gaussian bottom layer); samples everywhere above.
     """
     h = h_top
     for i in range(len(rbms) - 1, -1, -1):
-        rbm = rbms[i]
-        p = sigmoid(h @ rbm.W.T + rbm.a)  # p(layer i | layer i + 1)
+        p = rbms[i].prob_v_given_h(h)  # p(layer i | layer i + 1)
         if i == 0:
             return p
         h = (uniforms[i - 1] < p).astype(p.dtype)
 
 
 # ---------------------------------------------------------------------- the model
-class DBN:
+class DBN(Model):
     """A deep belief network: greedy RBM pre-training, then fine-tuning as an MLP.
+
+    Follows the shared interface of ``dbnlib.base``: ``fit`` starts from fresh
+    RBMs (``warm_start=True`` keeps the current ones and the layers already
+    pre-trained), ``pretrain`` trains the layers not yet done, labels go
+    through ``classes_`` as in scikit-learn, and predictions are arrays on the
+    active backend.
 
     Parameters
     ----------
     layer_sizes : sequence of int
         Visible size then the hidden sizes, e.g. ``(784, 500, 500, 2000)``.
+    visible : {"binary", "gaussian"}
+        The first layer's visible units: binary (data in [0, 1]) or Gaussian
+        of unit variance (standardised real-valued data; the first RBM is then
+        a ``GaussianBernoulliRBM``).
     rbm_params : dict or list of dicts, optional
-        Keyword arguments for every ``RBM`` (one dict), or one dict per layer.
-        Defaults: ``learning_rate=0.05, n_epochs=10, batch_size=100`` and the
-        RBM's own defaults for the rest (CD-1, momentum 0.5 then 0.9, weight
-        decay 1e-4, float32).
+        Keyword arguments for every RBM (one dict), or one dict per layer.
+        Defaults: ``learning_rate=0.05, n_epochs=10, batch_size=100`` (0.005
+        for a Gaussian first layer) and the RBM's own defaults for the rest
+        (CD-1, momentum 0.5 then 0.9, weight decay 1e-4, float32).
     fine_tune_params : dict, optional
         Keyword arguments for the ``MLP`` that ``fit`` fine-tunes
-        (``learning_rate``, ``momentum``, ``l2``, ``batch_size``, ``n_epochs``);
-        defaults 0.1, 0.9, 0, 50, 30.
-    random_state : int or None
-        Seeds every RBM (layer ``i`` gets ``random_state + i``) and the MLP's
-        output layer and shuffling (``random_state + n_rbms``).
+        (``learning_rate``, ``momentum``, ``weight_decay``, ``batch_size``,
+        ``n_epochs``, ``init``); defaults 0.1, 0.9, 0, 50, 30.
+    random_state : int, None, numpy.random.Generator or RNG
+        Seeds every RBM (layer ``i`` gets ``seed + i``) and the MLP's output
+        layer and shuffling (``seed + n_rbms``), where ``seed`` is
+        ``random_state`` itself when it is an int.
+    warm_start : bool
+        ``fit`` keeps the current RBMs and pre-trained layers.
     verbose : bool
         Progress bars per layer and per epoch; False is silent.
 
@@ -154,49 +176,92 @@ class DBN:
         ``rbms[i]`` models layer ``i`` (``layer_sizes[i]`` visible units).
     layers_done_ : int
         Layers whose pre-training has finished.
+    classes_ : numpy.ndarray of shape (n_classes,)
+        The labels seen by ``fit``; the MLP's output ``k`` is ``classes_[k]``.
     mlp_ : MLP or None
         The fine-tuned network (after ``fit``); it shares ``W`` and ``b`` with ``rbms``.
     """
 
-    def __init__(self, layer_sizes, *, rbm_params=None, fine_tune_params=None, random_state=None, verbose=False):
+    _STRUCTURAL = ("layer_sizes", "visible", "rbm_params", "random_state")
+
+    def __init__(self, layer_sizes, *, visible="binary", rbm_params=None, fine_tune_params=None, random_state=None,
+                 warm_start=False, verbose=False):  # fmt: skip
         try:
-            self.layer_sizes = tuple(int(n) for n in layer_sizes)
-        except (TypeError, ValueError) as exc:
+            sizes = tuple(layer_sizes)
+        except TypeError as exc:
             raise TypeError(f"DBN: layer_sizes must be a sequence of integers, got {layer_sizes!r}") from exc
-        if len(self.layer_sizes) < 2 or min(self.layer_sizes) < 1:
+        self.layer_sizes = tuple(check_int(n, "layer_sizes", "DBN", low=1) for n in sizes)
+        if len(self.layer_sizes) < 2:
             raise ValueError(f"DBN: layer_sizes needs at least two positive sizes, got {layer_sizes!r}")
+        self.visible = check_choice(visible, "visible", "DBN", _VISIBLE)
         n_rbms = len(self.layer_sizes) - 1
-        if rbm_params is None or isinstance(rbm_params, dict):
-            rbm_params = [dict(rbm_params or {}) for _ in range(n_rbms)]
-        rbm_params = list(rbm_params)
-        if len(rbm_params) != n_rbms:
-            raise ValueError(f"DBN: rbm_params has {len(rbm_params)} dicts for {n_rbms} RBMs")
-        for p in rbm_params:
-            bad = {"n_visible", "n_hidden", "random_state", "verbose"} & set(p)
+        per_layer = rbm_params if isinstance(rbm_params, list | tuple) else [rbm_params] * n_rbms
+        if len(per_layer) != n_rbms:
+            raise ValueError(f"DBN: rbm_params has {len(per_layer)} dicts for {n_rbms} RBMs")
+        layer_params = []
+        for i, p in enumerate(per_layer):
+            if p is not None and not isinstance(p, dict):
+                raise TypeError(f"DBN: rbm_params must be a dict or a list of dicts, got {type(p).__name__}")
+            bad = {"n_visible", "n_hidden", "random_state", "verbose", "warm_start"} & set(p or {})
             if bad:
                 raise ValueError(f"DBN: rbm_params may not set {sorted(bad)}; the DBN sets them")
-        self.rbm_params = [dict(_RBM_DEFAULTS, **p) for p in rbm_params]
-        self.fine_tune_params = dict(_FINE_TUNE_DEFAULTS, **(fine_tune_params or {}))
-        bad = set(self.fine_tune_params) - set(_FINE_TUNE_DEFAULTS) - {"init"}
+            defaults = _GAUSSIAN_DEFAULTS if i == 0 and self.visible == "gaussian" else _RBM_DEFAULTS
+            layer_params.append(dict(defaults, **(p or {})))
+        self.rbm_params = rbm_params
+        self._layer_params = layer_params
+        self._set_hyperparameters(layer_sizes=self.layer_sizes, visible=visible, rbm_params=rbm_params,
+                                  fine_tune_params=fine_tune_params, random_state=random_state,
+                                  warm_start=warm_start, verbose=verbose)  # fmt: skip
+        seed = random_state
+        if random_state is not None and not isinstance(random_state, int | np.integer):
+            seed = int(make_rng(random_state, "random_state", "DBN").integers(0, 2**62))
+        self._seed_base = seed
+        self._reset()
+
+    def _set_hyperparameters(self, layer_sizes, visible, rbm_params, fine_tune_params, random_state, warm_start,
+                             verbose):  # fmt: skip
+        if fine_tune_params is not None and not isinstance(fine_tune_params, dict):
+            raise TypeError(f"DBN: fine_tune_params must be a dict, got {type(fine_tune_params).__name__}")
+        bad = set(fine_tune_params or {}) - _FINE_TUNE_KEYS
         if bad:
-            raise ValueError(f"DBN: unknown fine_tune_params {sorted(bad)}; expected {sorted(_FINE_TUNE_DEFAULTS)}")
-        self.random_state, self.verbose = random_state, verbose
-        self.rbms = [self._new_rbm(i) for i in range(n_rbms)]
+            raise ValueError(f"DBN: unknown fine_tune_params {sorted(bad)}; expected {sorted(_FINE_TUNE_KEYS)}")
+        self.fine_tune_params = fine_tune_params
+        self._fine_tune = dict(_FINE_TUNE_DEFAULTS, **(fine_tune_params or {}))
+        self.random_state = check_random_state(random_state, "random_state", "DBN")
+        self.warm_start = check_bool(warm_start, "warm_start", "DBN")
+        self.verbose = check_bool(verbose, "verbose", "DBN")
+
+    def _reset(self):
+        """Fresh, untrained RBMs and no fine-tuned network."""
+        self.rbms = [self._new_rbm(i) for i in range(len(self.layer_sizes) - 1)]
         self.layers_done_ = 0
         self.mlp_ = None
-
-    def __repr__(self):
-        return f"DBN({self.layer_sizes}, layers_done_={self.layers_done_})"
+        self.classes_ = None
+        self.data_fingerprint_ = None
 
     def _seed(self, offset):
-        return None if self.random_state is None else int(self.random_state) + offset
+        return None if self._seed_base is None else int(self._seed_base) + offset
 
     def _new_rbm(self, i):
         n_in, n_out = self.layer_sizes[i], self.layer_sizes[i + 1]
-        return RBM(n_in, n_out, random_state=self._seed(i), verbose=False, **self.rbm_params[i])
+        cls = GaussianBernoulliRBM if i == 0 and self.visible == "gaussian" else RBM
+        return cls(n_in, n_out, random_state=self._seed(i), verbose=False, **self._layer_params[i])
+
+    def _is_fitted(self):
+        return self.mlp_ is not None
 
     def _check_X(self, X, where):
-        return check_X(X, where, n_features=self.layer_sizes[0], unit_interval=True, dtype=self.rbms[0].W.dtype)
+        return check_X(X, where, n_features=self.layer_sizes[0], unit_interval=self.visible == "binary",
+                       dtype=self.rbms[0].W.dtype)  # fmt: skip
+
+    def set_weights(self, layer, W=None, a=None, b=None):
+        """Copy values (NumPy or device arrays) into RBM ``layer``'s W, a, b (see ``RBM.set_weights``)."""
+        layer = check_int(layer, "layer", "DBN.set_weights")
+        if not -len(self.rbms) <= layer < len(self.rbms):
+            raise ValueError(f"DBN.set_weights: layer must be in [{-len(self.rbms)}, {len(self.rbms) - 1}], "
+                             f"got {layer}")  # fmt: skip
+        self.rbms[layer].set_weights(W=W, a=a, b=b)
+        return self
 
     # ------------------------------------------------------------------ pre-training
     def propagate_up(self, X, n_layers=None):
@@ -206,7 +271,7 @@ class DBN:
         -------
         array of shape (n_samples, layer_sizes[n_layers])
         """
-        n_layers = len(self.rbms) if n_layers is None else int(n_layers)
+        n_layers = len(self.rbms) if n_layers is None else check_int(n_layers, "n_layers", "DBN.propagate_up")
         if not 0 <= n_layers <= len(self.rbms):
             raise ValueError(f"DBN.propagate_up: n_layers must be in 0..{len(self.rbms)}, got {n_layers}")
         return up_pass(self.rbms[:n_layers], self._check_X(X, "DBN.propagate_up"))[-1]
@@ -216,14 +281,19 @@ class DBN:
 
         With ``checkpoint_dir``, the DBN saves itself to ``dbn.npz`` there at the
         start and after every layer, and the RBM in training saves itself after
-        every epoch (``layer_i.npz``, removed once the layer is done). After an
-        interruption, ``DBN.load(checkpoint_dir / "dbn.npz").pretrain(X,
-        checkpoint_dir)`` resumes in the layer, and at the epoch, where it
-        stopped, and ends with the same parameters as an uninterrupted run.
+        every epoch (``layer_i.npz``, removed once the layer is done). The files
+        record the hyperparameters and a fingerprint of X. Calling ``pretrain``
+        (or ``fit``) again with the same folder, data and settings, on a new
+        DBN or on ``DBN.load(checkpoint_dir / "dbn.npz")``, resumes in the
+        layer, and at the epoch, where it stopped, and ends with the same
+        parameters as an uninterrupted run. A folder from another run (other
+        settings or other data) is refused with a ``ValueError``.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, layer_sizes[0]), values in [0, 1]
+        X : array-like of shape (n_samples, layer_sizes[0])
+            Values in [0, 1] for binary visible units; standardised real values
+            for ``visible="gaussian"``.
         checkpoint_dir : str or PathLike, optional
 
         Returns
@@ -231,23 +301,21 @@ class DBN:
         self
         """
         X = self._check_X(X, "DBN.pretrain")
+        fp = training.fingerprint(X)
         folder = None if checkpoint_dir is None else Path(checkpoint_dir)
         if folder is not None:
             folder.mkdir(parents=True, exist_ok=True)
+            self._adopt_checkpoint(folder / "dbn.npz", fp)
+        self.data_fingerprint_ = fp
+        if folder is not None:
             self.save(folder / "dbn.npz")
 
         def fit_layer(i, H):
             path = None if folder is None else folder / f"layer_{i}.npz"
-            if path is not None and path.exists():  # the layer an interrupted run was training
-                resumed = RBM.load(path)
-                if (resumed.n_visible, resumed.n_hidden) != (self.rbms[i].n_visible, self.rbms[i].n_hidden):
-                    raise ValueError(f"DBN.pretrain: {path} holds a {resumed.n_visible}x{resumed.n_hidden} "
-                                     f"RBM, layer {i} is {self.rbms[i].n_visible}x{self.rbms[i].n_hidden}")  # fmt: skip
-                self.rbms[i] = resumed
             rbm = self.rbms[i]
             rbm.verbose = self.verbose
             try:
-                rbm.fit(H, checkpoint_path=path)
+                rbm.fit(H, checkpoint_path=path)  # resumes from layer_i.npz when it holds this run
             finally:
                 rbm.verbose = False
             self.layers_done_ = i + 1
@@ -258,6 +326,25 @@ class DBN:
         greedy_pretrain(self.rbms, X, start=self.layers_done_, fit_layer=fit_layer, verbose=self.verbose)
         return self
 
+    def _adopt_checkpoint(self, path, fp):
+        """Take the pre-training state from ``path`` when it is this run's; refuse another run's."""
+        if not path.exists():
+            return
+        meta, arrays = read_npz(path)
+        mine = _comparable(self._state()[0]["params"])
+        theirs = _comparable(meta.get("params", {}))
+        if meta.get("cls") != "DBN" or mine != theirs:
+            differ = sorted(k for k in set(mine) | set(theirs) if mine.get(k) != theirs.get(k))
+            raise ValueError(f"DBN.pretrain: {path} is a checkpoint of another run (differing in "
+                             f"{differ or 'class'}); delete the folder or choose another checkpoint_dir")  # fmt: skip
+        if meta.get("data_fingerprint_") != fp:
+            raise ValueError(f"DBN.pretrain: {path} is a checkpoint of a run on other data (fingerprint "
+                             f"{meta.get('data_fingerprint_')}, this X has {fp}); delete the folder or choose "
+                             "another checkpoint_dir")  # fmt: skip
+        if meta["layers_done_"] > self.layers_done_:
+            saved = DBN._from_state(meta, arrays)
+            self.rbms, self.layers_done_ = saved.rbms, saved.layers_done_
+
     # ------------------------------------------------------------------ fine-tuning
     def to_mlp(self, n_classes, **overrides):
         """An MLP whose hidden layers are this DBN's RBMs, plus a softmax layer of ``n_classes``.
@@ -265,85 +352,97 @@ class DBN:
         The hidden layers hold the RBMs' own arrays (``mlp.params[i] = (rbms[i].W,
         rbms[i].b)``, see ``mlp_params``), not copies: training the MLP moves
         the DBN's weights. The output layer starts from N(0, 0.01^2) weights.
-        ``overrides`` (MLP keyword arguments) replace ``fine_tune_params``.
+        The MLP has ``warm_start=True``, so its ``fit`` trains from these
+        weights. ``overrides`` (MLP keyword arguments) replace ``fine_tune_params``.
         """
-        n_classes = int(n_classes)
+        n_classes = check_int(n_classes, "n_classes", "DBN.to_mlp")
         if n_classes < 2:
             raise ValueError(f"DBN.to_mlp: n_classes must be >= 2, got {n_classes}")
-        params = dict(self.fine_tune_params, **overrides)
+        params = dict(self._fine_tune, **overrides)
         params.setdefault("random_state", self._seed(len(self.rbms)))
+        params.setdefault("warm_start", True)
         mlp = MLP(self.layer_sizes + (n_classes,), activation="sigmoid", output="softmax",
                   dtype=str(self.rbms[0].W.dtype), **params)  # fmt: skip
         mlp.params[: len(self.rbms)] = mlp_params(self.rbms)
         return mlp
 
     def fit(self, X, y, checkpoint_dir=None):
-        """Pre-train on ``X`` (the layers not done yet), then fine-tune with labels ``y`` by backprop.
+        """Pre-train on ``X``, then fine-tune with labels ``y`` by backprop.
+
+        Starts from fresh RBMs unless ``warm_start`` is set (then the layers
+        already pre-trained are kept) or ``checkpoint_dir`` holds this run
+        (then it resumes, see ``pretrain``).
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, layer_sizes[0]), values in [0, 1]
-        y : array-like of shape (n_samples,), integer labels 0..K-1
+        X : array-like of shape (n_samples, layer_sizes[0])
+        y : array-like of shape (n_samples,), any integer labels (stored in ``classes_``)
 
         Returns
         -------
         self
         """
         X = self._check_X(X, "DBN.fit")
-        y_np = np.asarray(to_numpy(y))
-        if y_np.ndim != 1 or y_np.shape[0] != X.shape[0]:
-            raise ValueError(f"DBN.fit: y must have shape ({X.shape[0]},), got {y_np.shape}")
-        if not np.issubdtype(y_np.dtype, np.integer) or y_np.min() < 0:
-            raise ValueError(f"DBN.fit: y must hold integer class labels 0..K-1, got dtype {y_np.dtype}")
+        y = check_labels(y, "DBN.fit", X.shape[0])
+        classes = np.unique(y)
+        if len(classes) < 2:
+            raise ValueError(f"DBN.fit: y must contain at least two classes, got only {classes.tolist()}")
+        if not self.warm_start:
+            self._reset()
         self.pretrain(X, checkpoint_dir=checkpoint_dir)
-        self.mlp_ = self.to_mlp(max(int(y_np.max()) + 1, 2), verbose=self.verbose)
-        self.mlp_.fit(X, y_np)
+        self.classes_ = classes
+        self.mlp_ = self.to_mlp(len(classes), verbose=self.verbose)
+        self.mlp_.fit(X, np.searchsorted(classes, y))
         return self
 
     def _fitted(self, where):
-        if self.mlp_ is None:
-            raise RuntimeError(f"DBN.{where}: the network is not fine-tuned yet; call fit(X, y) first")
+        self._check_fitted(f"DBN.{where}")
         return self.mlp_
 
     def predict_proba(self, X):
-        """Class probabilities from the fine-tuned network, shape (n_samples, n_classes)."""
+        """Class probabilities from the fine-tuned network, shape (n_samples, n_classes), columns
+        in the order of ``classes_``."""
         return self._fitted("predict_proba").predict_proba(X)
 
     def predict(self, X):
-        """The most probable class of each row, shape (n_samples,)."""
-        return self._fitted("predict").predict(X)
+        """The most probable class of each row (a value of ``classes_``), shape (n_samples,)."""
+        idx = self._fitted("predict").predict(X)
+        return xp().asarray(self.classes_)[idx]
 
     def score(self, X, y):
-        """Accuracy of the fine-tuned network."""
-        return self._fitted("score").score(X, y)
+        """Accuracy of the fine-tuned network (a float)."""
+        pred = self.predict(X)
+        y = check_labels(y, "DBN.score", pred.shape[0])
+        return float(xp().mean(pred == xp().asarray(y)))
 
     # ------------------------------------------------------------------ generation
-    def sample(self, n, gibbs_steps=1000, random_state=None, start=None):
+    def sample(self, n, steps=1000, random_state=None, start=None):
         """Generate ``n`` visible vectors from the generative model.
 
-        Alternating Gibbs sampling in the top RBM for ``gibbs_steps`` full
-        steps v -> h -> v, starting from uniform random binary states of its
-        visible layer (or from ``start``: rows of data propagated up), then one
-        more hidden sample h_top, then ``down_pass``: p(layer | layer above),
+        Alternating Gibbs sampling in the top RBM for ``steps`` full steps
+        v -> h -> v, starting from uniform random binary states of its visible
+        layer (or from ``start``: rows of data propagated up), then one more
+        hidden sample h_top, then ``down_pass``: p(layer | layer above),
         sampled at every layer but the bottom one.
 
         Parameters
         ----------
         n : int
-        gibbs_steps : int
-        random_state : int, RNG or None
+        steps : int
+        random_state : int, None, numpy.random.Generator or RNG
             Seeds the chains (the DBN's own RBM streams are left alone).
         start : array-like of shape (n, layer_sizes[0]), optional
 
         Returns
         -------
-        numpy.ndarray of shape (n, layer_sizes[0])
-            The visible probabilities p(v = 1 | h_1).
+        array of shape (n, layer_sizes[0]), on the active backend
+            The bottom layer's mean E[v | h_1] (for binary units p(v = 1 | h_1)).
         """
-        n, gibbs_steps = int(n), int(gibbs_steps)
-        if n < 1 or gibbs_steps < 0:
-            raise ValueError(f"DBN.sample: need n >= 1 and gibbs_steps >= 0, got n={n}, gibbs_steps={gibbs_steps}")
-        rng = random_state if isinstance(random_state, RNG) else RNG(random_state)
+        n = check_int(n, "n", "DBN.sample")
+        steps = check_int(steps, "steps", "DBN.sample")
+        if n < 1 or steps < 0:
+            raise ValueError(f"DBN.sample: need n >= 1 and steps >= 0, got n={n}, steps={steps}")
+        rng = random_state if isinstance(random_state, RNG) else make_rng(random_state, "random_state", "DBN.sample")
         top, dt = self.rbms[-1], self.rbms[-1].W.dtype
         if start is None:
             v = (rng.random((n, top.n_visible), dtype=dt) < 0.5).astype(dt)
@@ -351,18 +450,18 @@ class DBN:
             v = self.propagate_up(start, n_layers=len(self.rbms) - 1)
             if v.shape[0] != n:
                 raise ValueError(f"DBN.sample: start has {v.shape[0]} rows, expected n={n}")
-        v = top.gibbs(v, steps=gibbs_steps, rng=rng)
+        v = top.gibbs(v, steps=steps, rng=rng)
         h_top = top.sample_h_given_v(v, rng=rng)
         uniforms = [rng.random((n, rbm.n_hidden), dtype=dt) for rbm in self.rbms[:-1]]
-        return to_numpy(down_pass(self.rbms, h_top, uniforms))
+        return down_pass(self.rbms, h_top, uniforms)
 
     # ------------------------------------------------------------------ saving
-    def save(self, path):
-        """Write the DBN to one ``.npz``: every RBM whole (``RBM._state``), progress, and the
-        fine-tuned MLP's output layer; atomically, as ``RBM.save``."""
-        meta = dict(format=_FORMAT, cls="DBN", layer_sizes=list(self.layer_sizes), rbm_params=self.rbm_params,
-                    fine_tune_params=self.fine_tune_params, random_state=self.random_state,
-                    layers_done_=self.layers_done_, rbms=[], mlp=None)  # fmt: skip
+    def _state(self):
+        """Every RBM whole (each under its own class), progress, labels, the data fingerprint and
+        the fine-tuned MLP's output layer."""
+        meta = dict(cls="DBN", params=_json_params(self.get_params()), seed_base=self._seed_base,
+                    layers_done_=self.layers_done_, data_fingerprint_=self.data_fingerprint_, rbms=[], mlp=None,
+                    classes_=None if self.classes_ is None else self.classes_.tolist())  # fmt: skip
         arrays = {}
         for i, rbm in enumerate(self.rbms):
             rbm_meta, rbm_arrays = rbm._state()
@@ -370,27 +469,39 @@ class DBN:
             arrays.update({f"rbm{i}/{name}": value for name, value in rbm_arrays.items()})
         if self.mlp_ is not None:
             arrays["mlp/W_out"], arrays["mlp/b_out"] = self.mlp_.params[-1]
-            meta["mlp"] = dict(n_classes=self.mlp_.layer_sizes[-1], loss_curve_=self.mlp_.loss_curve_,
-                               params={k: getattr(self.mlp_, k) for k in self.fine_tune_params})  # fmt: skip
-        write_npz(path, meta, arrays)
+            mlp_meta, _ = self.mlp_._state()
+            meta["mlp"] = dict(n_classes=self.mlp_.layer_sizes[-1], history_=self.mlp_.history_,
+                               params={k: mlp_meta["params"][k] for k in _FINE_TUNE_KEYS},
+                               rng_state=mlp_meta["rng_state"])  # fmt: skip
+        return meta, arrays
 
     @classmethod
-    def load(cls, path):
-        """Read a DBN written by ``save``; pre-training resumes at the layer it stopped in."""
-        meta, arrays = read_npz(path)
-        if meta.get("cls") != "DBN":
-            raise ValueError(f"DBN.load: {path} holds a {meta.get('cls')}, expected a DBN")
-        rbm_params = [{k: tuple(v) if isinstance(v, list) else v for k, v in p.items()} for p in meta["rbm_params"]]
-        dbn = cls(meta["layer_sizes"], rbm_params=rbm_params, fine_tune_params=meta["fine_tune_params"],
-                  random_state=meta["random_state"])  # fmt: skip
+    def _from_state(cls, meta, arrays):
+        params = _tuples(meta["params"])
+        if params.get("rbm_params") is not None and not isinstance(params["rbm_params"], dict):
+            params["rbm_params"] = list(params["rbm_params"])
+        dbn = cls(**params)
+        dbn._seed_base = meta.get("seed_base", dbn._seed_base)
         for i, rbm_meta in enumerate(meta["rbms"]):
             prefix = f"rbm{i}/"
             rbm_arrays = {k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)}
-            dbn.rbms[i] = RBM._from_state(rbm_meta, rbm_arrays)
+            dbn.rbms[i] = _class_of(rbm_meta, f"layer {i}")._from_state(rbm_meta, rbm_arrays)
         dbn.layers_done_ = meta["layers_done_"]
+        dbn.data_fingerprint_ = meta.get("data_fingerprint_")
+        dbn.classes_ = None if meta.get("classes_") is None else np.asarray(meta["classes_"])
         if meta["mlp"] is not None:
-            dbn.mlp_ = dbn.to_mlp(meta["mlp"]["n_classes"], **meta["mlp"]["params"])
-            W, b = dbn.mlp_.params[-1]
-            W[...], b[...] = arrays["mlp/W_out"], arrays["mlp/b_out"]
-            dbn.mlp_.loss_curve_ = list(meta["mlp"]["loss_curve_"])
+            dbn.mlp_ = dbn.to_mlp(meta["mlp"]["n_classes"], **_tuples(meta["mlp"]["params"]))
+            dbn.mlp_.set_weights(-1, W=arrays["mlp/W_out"], b=arrays["mlp/b_out"])
+            dbn.mlp_.history_ = meta["mlp"]["history_"]
+            dbn.mlp_._rng.set_state(meta["mlp"]["rng_state"])
         return dbn
+
+
+def _comparable(params):
+    """Hyperparameters as JSON sees them, without the ones a resumed run may change."""
+    import json
+
+    out = json.loads(json.dumps(params, default=lambda x: x.item() if isinstance(x, np.generic) else str(x)))
+    for key in ("warm_start", "verbose"):
+        out.pop(key, None)
+    return out

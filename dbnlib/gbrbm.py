@@ -5,16 +5,17 @@ Chapter 5's RBM with the visible term of the energy made quadratic,
     E(v, h) = 0.5 ||v - a||^2 - b.h - v.W.h,
 
 so p(v | h) = N(a + W h, I), p(h_j = 1 | v) = sigmoid(b_j + v.W_j), and the
-free energy is F(v) = 0.5 ||v - a||^2 - sum_j softplus(b_j + v.W_j). Training,
-saving and monitoring are the binary RBM's (``dbnlib.rbm``); this file only
-swaps the visible units. It leaves out learned variances (the data must be
-standardised: each column mean 0 and variance 1) and AIS for this model.
+free energy is F(v) = 0.5 ||v - a||^2 - sum_j softplus(b_j + v.W_j). Training
+(``dbnlib.training``), saving and monitoring are the binary RBM's; this file
+only swaps the visible units, and ``dbnlib.rbm`` does not import it back. It
+leaves out learned variances (the data must be standardised: each column mean
+0 and variance 1) and AIS for this model.
 """
 
 import math
 
 from .backend import xp
-from .rbm import _MAX_EXACT_UNITS, RBM
+from .rbm import MAX_EXACT_UNITS, RBM
 
 __all__ = ["GaussianBernoulliRBM"]
 
@@ -26,7 +27,8 @@ class GaussianBernoulliRBM(RBM):
     the model fixes every visible variance at 1. The parameters and attributes
     are those of ``RBM``, with a smaller default learning rate, since the
     visible values are unbounded; the first fit sets a to the data's column
-    means. ``log_partition`` is exact for up to 20 hidden units:
+    means. ``set_weights``, ``fit``, ``save`` and the rest behave as for
+    ``RBM``. ``log_partition`` is exact for up to 20 hidden units:
 
         log Z = log sum_h exp(b.h + 0.5 ||a + W h||^2 - 0.5 ||a||^2) + (V / 2) log(2 pi).
 
@@ -35,8 +37,14 @@ class GaussianBernoulliRBM(RBM):
 
     _binary_visible = False
 
-    def __init__(self, n_visible, n_hidden, *, learning_rate=0.005, **kwargs):
-        super().__init__(n_visible, n_hidden, learning_rate=learning_rate, **kwargs)
+    def __init__(self, n_visible, n_hidden, *, learning_rate=0.005, k=1, persistent=False, momentum=(0.5, 0.9),
+                 momentum_switch_epoch=5, weight_decay=1e-4, batch_size=100, n_epochs=10, sparsity_target=None,
+                 sparsity_cost=0.0, dtype="float32", random_state=None, warm_start=False, verbose=False):  # fmt: skip
+        super().__init__(
+            n_visible, n_hidden, learning_rate=learning_rate, k=k, persistent=persistent, momentum=momentum,
+            momentum_switch_epoch=momentum_switch_epoch, weight_decay=weight_decay, batch_size=batch_size,
+            n_epochs=n_epochs, sparsity_target=sparsity_target, sparsity_cost=sparsity_cost, dtype=dtype,
+            random_state=random_state, warm_start=warm_start, verbose=verbose)  # fmt: skip
 
     def energy(self, v, h):
         """E(v, h) = 0.5 ||v - a||^2 - b.h - v.W.h for each row pair; shape (n_samples,)."""
@@ -58,7 +66,7 @@ class GaussianBernoulliRBM(RBM):
         if method == "ais":
             raise NotImplementedError(
                 f"{self._name}.log_partition: dbnlib has no AIS for Gaussian visible units; "
-                f"use method='exact' with at most {_MAX_EXACT_UNITS} hidden units"
+                f"use method='exact' with at most {MAX_EXACT_UNITS} hidden units"
             )
         return super().log_partition(method, **kwargs)
 
@@ -90,9 +98,9 @@ class GaussianBernoulliRBM(RBM):
         self.a[...] = X.mean(axis=0)
 
     def _enumerated_layer(self):
-        if self.n_hidden > _MAX_EXACT_UNITS:
+        if self.n_hidden > MAX_EXACT_UNITS:
             raise ValueError(
-                f"{self._name}: exact enumeration needs at most {_MAX_EXACT_UNITS} hidden units, "
+                f"{self._name}: exact enumeration needs at most {MAX_EXACT_UNITS} hidden units, "
                 f"the model has n_hidden={self.n_hidden}"
             )
         return "hidden"

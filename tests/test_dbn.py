@@ -5,6 +5,7 @@ import itertools
 import numpy as np
 import pytest
 
+import dbnlib.training
 from dbnlib import DBN, MLP, to_numpy
 from dbnlib.datasets import load_digits, train_test_split
 from dbnlib.dbn import down_pass, mlp_params, up_pass
@@ -148,7 +149,7 @@ def test_samples_follow_the_top_rbm_marginal_pushed_down_exactly():
     p_v = p_h1 @ _bernoulli(V, _sigmoid(H1 @ low[0].T + low[1]))
     assert np.abs(p_v - 1 / 16).max() > 0.05  # far from uniform: the test has something to find
     # sampled: the mean of p(v | h1) over independent chains
-    P = dbn.sample(20000, gibbs_steps=30, random_state=1)
+    P = dbn.sample(20000, steps=30, random_state=1)
     assert P.shape == (20000, 4) and P.min() >= 0 and P.max() <= 1
     np.testing.assert_allclose(_bernoulli(V, P).mean(axis=0), p_v, atol=0.01)
 
@@ -165,11 +166,11 @@ def test_down_pass_samples_then_ends_in_probabilities():
 def test_sample_is_reproducible_and_leaves_the_model_alone():
     dbn = _small_dbn(epochs=2).pretrain(_data())
     before = _arrays(dbn)
-    a, b = dbn.sample(7, gibbs_steps=5, random_state=3), dbn.sample(7, gibbs_steps=5, random_state=3)
+    a, b = dbn.sample(7, steps=5, random_state=3), dbn.sample(7, steps=5, random_state=3)
     np.testing.assert_array_equal(a, b)
     assert a.shape == (7, 8)
     assert all(np.array_equal(x, y) for x, y in zip(before, _arrays(dbn)))
-    assert dbn.sample(3, gibbs_steps=2, random_state=0, start=_data()[:3]).shape == (3, 8)
+    assert dbn.sample(3, steps=2, random_state=0, start=_data()[:3]).shape == (3, 8)
 
 
 # --- saving and resuming ------------------------------------------------------
@@ -201,7 +202,7 @@ def test_load_refuses_an_rbm_file(tmp_path):
 def test_interrupted_pretraining_resumes_in_the_layer_it_stopped_in(tmp_path, monkeypatch, where):
     X = _data()
     reference = _small_dbn().pretrain(X)
-    fit, epoch = RBM.fit, RBM._epoch
+    fit, epoch = RBM.fit, dbnlib.training._epoch
     calls = {"epochs": 0, "fits": []}
 
     def interrupting_fit(self, X, *args, **kwargs):
@@ -210,29 +211,29 @@ def test_interrupted_pretraining_resumes_in_the_layer_it_stopped_in(tmp_path, mo
             raise KeyboardInterrupt
         return fit(self, X, *args, **kwargs)
 
-    def interrupting_epoch(self, *args):
-        if self.n_visible == 6 and where == "third epoch of layer 2":
+    def interrupting_epoch(model, *args):
+        if model.n_visible == 6 and where == "third epoch of layer 2":
             calls["epochs"] += 1
             if calls["epochs"] == 3:
                 raise KeyboardInterrupt
-        return epoch(self, *args)
+        return epoch(model, *args)
 
     monkeypatch.setattr(RBM, "fit", interrupting_fit)
-    monkeypatch.setattr(RBM, "_epoch", interrupting_epoch)
+    monkeypatch.setattr(dbnlib.training, "_epoch", interrupting_epoch)
     with pytest.raises(KeyboardInterrupt):
         _small_dbn().pretrain(X, checkpoint_dir=tmp_path)
-    monkeypatch.setattr(RBM, "_epoch", epoch)
+    monkeypatch.setattr(dbnlib.training, "_epoch", epoch)
     resumed = DBN.load(tmp_path / "dbn.npz")
     assert resumed.layers_done_ == 1
     assert resumed.rbms[1].epochs_done_ == 0  # dbn.npz holds layer 2 as it was before training
     trained = []
 
-    def counting_epoch(self, *args):
-        trained.append(self.n_visible)
-        return epoch(self, *args)
+    def counting_epoch(model, *args):
+        trained.append(model.n_visible)
+        return epoch(model, *args)
 
     monkeypatch.setattr(RBM, "fit", fit)
-    monkeypatch.setattr(RBM, "_epoch", counting_epoch)
+    monkeypatch.setattr(dbnlib.training, "_epoch", counting_epoch)
     resumed.pretrain(X, checkpoint_dir=tmp_path)
     assert resumed.layers_done_ == 3
     # layer 1 is not trained again; layer 2 goes on from its last per-epoch checkpoint
@@ -261,7 +262,7 @@ def test_bad_inputs_raise_clear_errors():
         dbn.pretrain(np.full((5, 8), 2.0))
     with pytest.raises(RuntimeError, match="call fit"):
         dbn.predict(np.zeros((2, 8)))
-    with pytest.raises(ValueError, match=r"DBN.fit: y must have shape \(5,\)"):
+    with pytest.raises(ValueError, match=r"DBN.fit: y has 4 labels but X has 5 rows"):
         dbn.fit(np.zeros((5, 8)), np.zeros(4, dtype=int))
     with pytest.raises(ValueError, match="DBN.sample: need n >= 1"):
         dbn.sample(0)

@@ -9,6 +9,7 @@ import pytest
 from scipy import integrate
 from scipy.special import logsumexp
 
+import dbnlib
 from dbnlib._validation import TrainingDiverged
 from dbnlib.gradcheck import numerical_gradient
 from dbnlib.gbrbm import GaussianBernoulliRBM
@@ -127,6 +128,7 @@ def test_training_on_standardised_clusters_increases_the_log_likelihood(tmp_path
     assert np.array_equal(back.W, model.W) and back.learning_rate == 0.01
     with pytest.raises(ValueError, match=r"RBM.load: .* holds a GaussianBernoulliRBM, expected a RBM"):
         RBM.load(tmp_path / "gb.npz")
+    assert type(dbnlib.load(tmp_path / "gb.npz")) is GaussianBernoulliRBM
 
 
 def test_bad_inputs_and_divergence():

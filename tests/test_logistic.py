@@ -43,7 +43,7 @@ def test_matches_scikit_learn_on_digits(digits, binary):
     if binary:
         y_train, y_test = (y_train >= 5).astype(int), (y_test >= 5).astype(int)
     l2 = 1e-2
-    ours = dbnlib.LogisticRegression(learning_rate=1.0, n_epochs=1500, l2=l2).fit(X_train, y_train)
+    ours = dbnlib.LogisticRegression(learning_rate=1.0, n_epochs=1500, weight_decay=l2).fit(X_train, y_train)
     # scikit-learn minimises C * sum(loss) + ||w||^2 / 2, i.e. mean(loss) + ||w||^2 / (2 C N).
     sk = SkLogisticRegression(C=1 / (l2 * len(y_train)), max_iter=5000, tol=1e-8).fit(X_train, y_train)
     assert abs(ours.score(X_test, y_test) - sk.score(X_test, y_test)) <= 0.01
@@ -56,7 +56,7 @@ def test_matches_scikit_learn_on_digits(digits, binary):
 
 def test_minibatch_sgd_learns_and_is_seeded(digits):
     X_train, X_test, y_train, y_test = digits
-    kw = dict(learning_rate=0.1, n_epochs=15, batch_size=32, l2=1e-3)
+    kw = dict(learning_rate=0.1, n_epochs=15, batch_size=32, weight_decay=1e-3)
     a = dbnlib.LogisticRegression(random_state=3, **kw).fit(X_train, y_train)
     b = dbnlib.LogisticRegression(random_state=3, **kw).fit(X_train, y_train)
     c = dbnlib.LogisticRegression(random_state=4, **kw).fit(X_train, y_train)

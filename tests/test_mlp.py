@@ -34,7 +34,7 @@ def _toy(output, n=8, d=4, seed=0):
     for h in ((5,), (5, 4), (5, 4, 3)) for l2 in (0.0, 0.1)])
 def test_backprop_matches_finite_differences(activation, output, hidden, l2):
     X, y = _toy(output)
-    model = MLP((4, *hidden, N_OUT[output]), activation, output, init="glorot", l2=l2, random_state=1)
+    model = MLP((4, *hidden, N_OUT[output]), activation, output, init="glorot", weight_decay=l2, random_state=1)
     rng = np.random.default_rng(3)
     for _, b in model.params:  # nonzero biases keep ReLU pre-activations off the kink at 0
         b[...] = rng.normal(scale=0.5, size=b.shape)
@@ -227,10 +227,13 @@ def test_bad_inputs_name_the_problem():
 @pytest.mark.parametrize("kwargs,words", [
     (dict(activation="softplus"), r"activation must be one of \('sigmoid', 'tanh', 'relu'\)"),
     (dict(output="linear"), r"output must be one of \('sigmoid', 'softmax', 'identity'\)"),
-    (dict(init="he"), r"init must be one of \('small', 'glorot'\)"),
+    (dict(init="xavier"), r"init must be one of \('small', 'glorot', 'he'\)"),
     (dict(dtype="float16"), r"dtype must be one of"),
-    (dict(output="sigmoid"), r"output='sigmoid' needs 1 output unit"),
-    (dict(learning_rate=0.0), r"learning_rate > 0"),
+    (dict(learning_rate=0.0), r"learning_rate must be a finite number > 0, got 0.0"),
+    (dict(learning_rate=float("nan")), r"learning_rate must be a finite number > 0, got nan"),
+    (dict(momentum=1.0), r"momentum must be a finite number >= 0 and < 1, got 1.0"),
+    (dict(weight_decay=-1e-3), r"weight_decay must be a finite number >= 0"),
+    (dict(batch_size=0), r"batch_size must be an integer >= 1, got 0"),
 ])
 def test_bad_settings_list_the_valid_ones(kwargs, words):
     with pytest.raises(ValueError, match=words):

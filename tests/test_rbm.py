@@ -12,6 +12,7 @@ import pytest
 from scipy.special import expit, logsumexp
 
 import dbnlib._io
+import dbnlib.training
 from dbnlib._validation import TrainingDiverged
 from dbnlib.backend import RNG
 from dbnlib.gradcheck import numerical_gradient
@@ -288,12 +289,12 @@ def test_save_load_round_trip_restores_everything(tmp_path):
     assert np.array_equal(back.rng_.random(5), model.rng_.random(5))  # the same random stream from here on
 
 
-def test_interrupted_and_resumed_run_equals_a_straight_run(tmp_path):
+def test_interrupted_and_resumed_run_equals_a_straight_run(tmp_path, monkeypatch):
     X = _prototype_data(n=60, V=12)
     straight = _pcd_model().fit(X)
     path = tmp_path / "ckpt.npz"
     broken = _pcd_model()
-    calls, step = [0], broken._cd_step
+    calls, step = [0], dbnlib.training._cd_step
 
     def interrupted(*args):  # Ctrl-C in the middle of epoch 3
         calls[0] += 1
@@ -301,12 +302,13 @@ def test_interrupted_and_resumed_run_equals_a_straight_run(tmp_path):
             raise KeyboardInterrupt
         return step(*args)
 
-    broken._cd_step = interrupted
+    monkeypatch.setattr(dbnlib.training, "_cd_step", interrupted)
     with pytest.raises(KeyboardInterrupt):
         broken.fit(X, checkpoint_path=path)
-    resumed = RBM.load(path)
-    assert resumed.epochs_done_ == 2
-    resumed.fit(X, checkpoint_path=path)
+    monkeypatch.setattr(dbnlib.training, "_cd_step", step)
+    assert RBM.load(path).epochs_done_ == 2
+    # the same command again resumes the run: a new model with the same settings, or the loaded one
+    resumed = _pcd_model().fit(X, checkpoint_path=path)
     for name in RBM._ARRAYS:
         assert np.array_equal(getattr(resumed, name), getattr(straight, name)), name
     assert resumed.history_["pseudo_log_likelihood"] == straight.history_["pseudo_log_likelihood"]
@@ -345,7 +347,7 @@ def test_bad_inputs_raise_clear_errors():
     bad[3, 5] = np.nan
     with pytest.raises(ValueError, match=r"RBM.fit: X contains NaN or inf \(first at row 3, column 5\)"):
         model.fit(bad)
-    with pytest.raises(ValueError, match=r"RBM.fit \(X_val\): X contains NaN"):
+    with pytest.raises(ValueError, match=r"RBM.fit: X_val contains NaN"):
         model.fit(X, X_val=bad)
     with pytest.raises(ValueError, match=r"RBM.prob_v_given_h: h has 3 columns, the model has n_hidden=10"):
         model.prob_v_given_h(np.zeros((2, 3)))
@@ -354,14 +356,30 @@ def test_bad_inputs_raise_clear_errors():
 
 
 @pytest.mark.parametrize("kwargs,message", [
-    (dict(learning_rate=-1), r"RBM: learning_rate must be > 0, got -1"),
+    (dict(learning_rate=-1), r"RBM: learning_rate must be a finite number > 0, got -1.0"),
+    (dict(learning_rate=float("inf")), r"RBM: learning_rate must be a finite number > 0, got inf"),
     (dict(k=0), r"RBM: k must be an integer >= 1, got 0"),
-    (dict(momentum=(0.5, 1.5)), r"RBM: momentum must be in \[0, 1\) or a pair of such, got \(0.5, 1.5\)"),
-    (dict(sparsity_target=2.0), r"RBM: sparsity_target must be in \(0, 1\), got 2.0"),
+    (dict(momentum=(0.5, 1.5)), r"RBM: momentum must be a finite number >= 0 and < 1, got 1.5"),
+    (dict(momentum=(0.5, 0.6, 0.7)), r"RBM: momentum must be a number in \[0, 1\) or a pair of such"),
+    (dict(sparsity_target=2.0), r"RBM: sparsity_target must be a finite number > 0 and < 1, got 2.0"),
     (dict(dtype="float16"), r"RBM: dtype must be 'float32' or 'float64', got 'float16'"),
 ])  # fmt: skip
 def test_bad_hyperparameters_raise(kwargs, message):
     with pytest.raises(ValueError, match=message):
+        RBM(10, 5, **kwargs)
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    (dict(k=2.5), r"RBM: k must be an integer, got 2.5 \(float\)"),
+    (dict(batch_size=10.0), r"RBM: batch_size must be an integer, got 10.0"),
+    (dict(n_epochs=True), r"RBM: n_epochs must be an integer, got True"),
+    (dict(learning_rate="0.1"), r"RBM: learning_rate must be a real number, got '0.1' \(str\)"),
+    (dict(persistent="yes"), r"RBM: persistent must be True or False"),
+    (dict(random_state="seed"), r"RBM: random_state must be an int, None, a numpy.random.Generator or a dbnlib.RNG"),
+    (dict(random_state=1.5), r"RBM: random_state must be an int, None"),
+])  # fmt: skip
+def test_wrong_types_raise_type_errors_naming_the_argument(kwargs, message):
+    with pytest.raises(TypeError, match=message):
         RBM(10, 5, **kwargs)
 
 
