@@ -1,8 +1,9 @@
 """The course's speed table: RBM epochs against peers and the GEMM floor.
 
     python benchmarks/bench.py                 # CPU (NumPy): the full table
-    DBNLIB_BACKEND=cupy python benchmarks/bench.py --gpu   # GPU (CuPy) table
+    DBNLIB_BACKEND=cupy python benchmarks/bench.py --gpu   # GPU (CuPy) table, and the same machine's CPU
     python benchmarks/bench.py --quick         # a smaller table, for a smoke test
+    python benchmarks/bench.py --standin --out /tmp/t.md   # the --gpu code path on the CPU stand-in of CuPy
 
 For each size it times one epoch of RBM training, float32, on random binary
 data, for:
@@ -22,6 +23,13 @@ dbnlib's peak memory during the epoch (CPU: tracemalloc; GPU: CuPy's pool). It
 also times one MLP training epoch and one DBN pre-training epoch
 (784-500-500-2000). The table and a description of the machine are written to
 ``benchmarks/results/<date>-<cpu|gpu>.md``.
+
+With ``--gpu`` the sizes are V=784, H=500, B=100/1,000/10,000 on 60,000 rows,
+and each row also gives the same machine's CPU (NumPy, its default BLAS
+threads): dbnlib CD-1 and the floor, and the GPU's speed-up over the CPU.
+``--standin`` runs that code path on tests/cupy_standin (a strict CPU
+stand-in for CuPy) with tiny sizes: a rehearsal of the GPU run, whose numbers
+mean nothing.
 """
 
 import argparse
@@ -60,12 +68,19 @@ def describe_machine(gpu):
         lines.append(f"- BLAS: {', '.join(blas) or 'unknown'}")
     except ImportError:
         lines.append("- BLAS: unknown (threadpoolctl missing)")
-    import sklearn
+    try:
+        import sklearn
 
-    lines.append(f"- Python {platform.python_version()}, NumPy {np.__version__}, scikit-learn {sklearn.__version__}")
+        sk = f", scikit-learn {sklearn.__version__}"
+    except ImportError:  # the GPU machine may not have it; only the CPU table needs it
+        sk = ""
+    lines.append(f"- Python {platform.python_version()}, NumPy {np.__version__}{sk}")
     if gpu:
         import cupy
 
+        if getattr(cupy, "__standin__", False):
+            lines.append("- GPU: none; the CuPy stand-in of tests/cupy_standin (a rehearsal: times are CPU times)")
+            return "\n".join(lines)
         props = cupy.cuda.runtime.getDeviceProperties(0)
         name = props["name"].decode() if isinstance(props["name"], bytes) else props["name"]
         lines.append(f"- GPU: {name}, CuPy {cupy.__version__}, CUDA runtime {cupy.cuda.runtime.runtimeGetVersion()}")
@@ -218,6 +233,24 @@ def rbm_rows(xp, n_rows, H, B, gpu, repeat, timer):
     return results
 
 
+def cpu_rows(n_rows, H, B, repeat):
+    """On a GPU machine, the same CD-1 epoch and floor on its CPU (NumPy, default BLAS threads)."""
+    import dbnlib
+
+    prev = dbnlib.get_backend()
+    dbnlib.set_backend("numpy")
+    try:
+        rng = np.random.default_rng(0)
+        X = (rng.random((n_rows, V)) < 0.2).astype(np.float32)
+        timer = Timer(False)
+        cd = dbnlib.RBM(V, H, batch_size=B, n_epochs=1, learning_rate=0.01, dtype="float32", random_state=0)
+        W0 = (0.01 * rng.standard_normal((V, H))).astype(np.float32)
+        return {"cpu CD-1": timer.best(lambda: cd.partial_fit(X), repeat),
+                "cpu floor": timer.best(lambda: gemm_floor_epoch(np, X, W0, B), repeat)}  # fmt: skip
+    finally:
+        dbnlib.set_backend(prev)
+
+
 def mlp_and_dbn(xp, n_rows, timer, repeat):
     import dbnlib
 
@@ -242,11 +275,16 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--gpu", action="store_true", help="time the CuPy backend (needs a CUDA GPU)")
     p.add_argument("--quick", action="store_true", help="fewer sizes and rows: a smoke test")
+    p.add_argument("--standin", action="store_true",
+                   help="rehearse --gpu on the CPU stand-in of CuPy (tests/cupy_standin), tiny sizes")  # fmt: skip
     p.add_argument("--rows", type=int, default=None, help="rows per epoch (default 10,000 CPU, 60,000 GPU)")
     p.add_argument("--repeat", type=int, default=3, help="timed runs per entry; the best is kept")
     p.add_argument("--out", default=None, help="where to write the table (default benchmarks/results/DATE-KIND.md)")
     args = p.parse_args(argv)
 
+    if args.standin:
+        args.gpu = True
+        sys.path.insert(0, str(HERE.parent / "tests" / "cupy_standin"))
     os.environ["DBNLIB_BACKEND"] = "cupy" if args.gpu else "numpy"
     import dbnlib
 
@@ -254,22 +292,28 @@ def main(argv=None):
     xp = dbnlib.xp()
     timer = Timer(args.gpu)
     rows = args.rows or (60_000 if args.gpu else 10_000)
-    if args.quick:
+    if args.standin:
+        rows, sizes, repeat = min(rows, 1_000), [(50, 100), (50, 1000)], 1
+    elif args.quick:
         rows, sizes, repeat = min(rows, 2_000), [(500, 100)], 1
     elif args.gpu:
-        sizes, repeat = [(500, 100), (500, 1000), (500, 10_000), (2000, 100), (2000, 1000), (2000, 10_000)], args.repeat
+        sizes, repeat = [(500, 100), (500, 1000), (500, 10_000)], args.repeat
     else:
         sizes, repeat = [(h, b) for h in (500, 2000) for b in (10, 100, 1000)], args.repeat
 
     peers = ["torch", "plain"] if args.gpu else ["sklearn", "plain"]
     header = (f"| H | B | dbnlib CD-1 s | dbnlib PCD-1 s | " + " | ".join(f"{p} s" for p in peers)
               + " | floor s | " + " | ".join(f"{p}/dbnlib" for p in peers) + " | floor/dbnlib | peak MiB |")  # fmt: skip
+    if args.gpu:
+        header += " CPU CD-1 s | CPU floor s | CPU/GPU (dbnlib) |"
     lines = [header, "|" + "---|" * (header.count("|") - 1)]
     print(f"RBM epoch, V={V}, {rows:,} rows, float32, backend {dbnlib.get_backend()}", flush=True)
     print(header, flush=True)
     records = []
     for H, B in sizes:
         r = rbm_rows(xp, rows, H, B, args.gpu, repeat, timer)
+        if args.gpu:
+            r.update(cpu_rows(rows, H, B, max(1, repeat - 2)))
         records.append(dict(H=H, B=B, rows=rows, **{k.replace(" ", "_"): v for k, v in r.items()}))
         cd = r["dbnlib CD-1"]
         cells = [f"{H}", f"{B}", f"{cd:.4f}", f"{r['dbnlib PCD-1']:.4f}"]
@@ -277,6 +321,8 @@ def main(argv=None):
         cells += [f"{r['floor']:.4f}"]
         cells += [f"{r[p] / cd:.2f}" if p in r else "n/a" for p in peers]
         cells += [f"{r['floor'] / cd:.2f}", f"{r['peak MiB']:.1f}"]
+        if args.gpu:
+            cells += [f"{r['cpu CD-1']:.4f}", f"{r['cpu floor']:.4f}", f"{r['cpu CD-1'] / cd:.1f}"]
         line = "| " + " | ".join(cells) + " |"
         lines.append(line)
         print(line, flush=True)
@@ -288,13 +334,14 @@ def main(argv=None):
     ]
     for line in extra[1:]:
         print(line, flush=True)
-    kind = "gpu" if args.gpu else "cpu"
+    kind = "standin" if args.standin else "gpu" if args.gpu else "cpu"
     out = Path(args.out) if args.out else HERE / "results" / f"{datetime.date.today().isoformat()}-{kind}.md"
     out.parent.mkdir(parents=True, exist_ok=True)
     text = "\n".join([
         f"# Benchmark: {kind.upper()}{' (quick)' if args.quick else ''}",
         "",
-        "Made by `python benchmarks/bench.py" + (" --gpu" if args.gpu else "") + (" --quick" if args.quick else "") + "`.",
+        "Made by `python benchmarks/bench.py" + (" --standin" if args.standin else " --gpu" if args.gpu else "")
+        + (" --quick" if args.quick else "") + "`.",
         "",
         "## Machine",
         "",

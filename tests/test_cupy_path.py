@@ -212,7 +212,7 @@ _INITIAL = {
 
 
 # Models that still draw their initial weights on the device (issue 11); non-strict xfails.
-_INIT_ON_DEVICE = {"RBM", "GaussianBernoulliRBM", "MLP small", "MLP glorot"}
+_INIT_ON_DEVICE = set()  # all four were until the models drew their initial weights with on_host=True
 
 
 @pytest.mark.parametrize(
