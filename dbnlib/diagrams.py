@@ -266,7 +266,8 @@ def logistic_unit(source=2, *, bias=None, input_labels=None, ax=None):
     ax.plot([unit[0], unit[0]], [unit[1] - r_unit, unit[1] + r_unit], color="k", lw=0.8, zorder=4)
     ax.text(unit[0] - r_unit / 2, 0, r"$\Sigma$", ha="center", va="center", fontsize=15, zorder=5)
     ax.text(unit[0] + r_unit / 2, 0, r"$\sigma$", ha="center", va="center", fontsize=15, zorder=5)
-    ax.text(unit[0], -r_unit - 0.25, r"$z = \sum_i w_i x_i$", ha="center", va="top", fontsize=9)
+    ax.text(unit[0], -r_unit - 0.2, rf"$z = \sum_{{i=0}}^{{{n}}} w_i x_i$, with $x_0 = 1$", ha="center", va="top",
+            fontsize=9)
     out = unit + [2.2, 0]
     _arrow(ax, unit, out, rp=r_unit)
     ax.text(out[0] + 0.1, 0, r"$y = \sigma(z)$", va="center", fontsize=12)
@@ -337,7 +338,8 @@ def feedforward_net(source, *, edge_labels="auto", show_biases=True, max_units=8
         layer and at most 12 weights, values for a weighted net with at most
         12 weights, otherwise nothing.
     show_biases : bool
-        Write the bias (symbol or value) next to every non-input unit.
+        Write the bias (symbol or value) next to every non-input unit; on nets
+        with more than 12 drawn edges only the layer's bias vector is named.
     max_units : int
         Wider layers are drawn as their first units, a gap, and the last one.
     ax : matplotlib Axes, optional
@@ -390,18 +392,22 @@ def feedforward_net(source, *, edge_labels="auto", show_biases=True, max_units=8
                 ax.text(*xy, r"$\vdots$", ha="center", va="center", fontsize=16)
                 continue
             _unit(ax, xy, f"${unit_name(l, i)}$", kinds[l], fontsize=11 if L <= 2 else 9)
-            if show_biases and l > 0:
+            if show_biases and l > 0 and n_drawn <= 12:
                 text = f"${bias_name(l, i)}$" if pairs is None else f"${bias_name(l, i)} = {_fmt(pairs[l - 1][1][i])}$"
                 ax.text(xy[0], xy[1] + _R + 0.05, text, ha="center", va="bottom", fontsize=8.5, color="0.25",
                         gid=f"bias:{l}:{i}", zorder=5, bbox=dict(boxstyle="round,pad=0.1", fc="white", ec="none"))
     for l, n in enumerate(sizes):
         name = "input" if l == 0 else "output" if l == L else f"hidden {l}" if L > 2 else "hidden"
-        ax.text(l * gap_x, -gap_y * (tallest - 1) / 2 - 0.75, f"{name}\n({n} unit{'s' * (n > 1)})",
-                ha="center", va="top", fontsize=9)
+        text = f"{name}\n({n} unit{'s' * (n > 1)})"
+        if show_biases and l > 0 and n_drawn > 12:
+            text += f"\nbiases $b^{{({l})}}$"
+        ax.text(l * gap_x, -gap_y * (tallest - 1) / 2 - 0.75, text, ha="center", va="top", fontsize=9)
     top = gap_y * (tallest - 1) / 2
+    bottom = -top - (1.75 if show_biases and n_drawn > 12 else 1.45)  # below the layer captions
     if pairs is not None:
-        _weight_legend(ax, -0.5, -top - 1.75)
-    return _finish(ax, (-0.8, max(L * gap_x + 0.8, 4.2)), (-top - (2.0 if pairs is not None else 1.5), top + 0.8))
+        _weight_legend(ax, -0.5, bottom - 0.3)
+        bottom -= 0.55
+    return _finish(ax, (-0.8, max(L * gap_x + 0.8, 4.2)), (bottom, top + 0.8))
 
 
 # ---------------------------------------------------------------------- chapter 3

@@ -38,7 +38,7 @@ def _net_221(seed=3):
     net = dbnlib.MLP((2, 2, 1), "sigmoid", "sigmoid", init="glorot", random_state=seed)
     rng = np.random.default_rng(seed)
     for _, b in net.params:
-        b[...] = rng.normal(scale=0.5, size=b.shape)
+        b[...] = dbnlib.asarray(rng.normal(scale=0.5, size=b.shape))  # a device array under CuPy
     return net
 
 
@@ -333,3 +333,27 @@ def test_tied_weights_alternate_w_and_w_transposed():
 def test_bad_input_raises_a_clear_error(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
+
+
+# ---------------------------------------------------------------------- CuPy arrays
+@pytest.mark.gpu
+def test_models_on_the_gpu_are_drawn_like_on_the_cpu():
+    cupy, why = dbnlib.backend._probe_cupy()
+    if cupy is None:
+        pytest.skip(f"no GPU: {why}")
+    prev = dbnlib.get_backend()
+    widths = {}
+    try:
+        for name in ("numpy", "cupy"):
+            dbnlib.set_backend(name)
+            rbm = dbnlib.RBM(5, 3, random_state=0, dtype="float64")
+            net = _net_221()
+            widths[name] = (_edges(diagrams.rbm_graph(rbm)).get_linewidths(),
+                            _edges(diagrams.feedforward_net(net)).get_linewidths(),
+                            diagrams.backprop_221([1.0, 0.5], 1, net))
+    finally:
+        dbnlib.set_backend(prev)
+    for a, b in zip(widths["numpy"][:2], widths["cupy"][:2]):
+        np.testing.assert_allclose(a, b, rtol=1e-6)
+    for key, (v, g) in widths["numpy"][2].items():
+        assert widths["cupy"][2][key] == pytest.approx((v, g), rel=1e-9, abs=1e-12)
