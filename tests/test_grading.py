@@ -278,8 +278,10 @@ ATTACKS_01 = {
                                   "    _, dw, dw0 = dbnlib.logistic.loss_and_gradient(X, t[:, None].astype(float), "
                                   "w[:, None], np.array([w0]))\n    return dw.ravel(), float(dw0[0])",
     "def gradient_descent_step(w, w0, X, t, eta):": "def gradient_descent_step(w, w0, X, t, eta):\n"
-                                                    "    dw, dw0 = gradient(w, w0, X, t)\n    w -= eta * dw\n"
-                                                    "    return w, w0 - eta * dw0",
+                                                    "    y = 0.5 * (1 + np.tanh(0.5 * (X @ w + w0)))\n"
+                                                    "    w -= eta * X.T @ (y - t) / len(t)\n"
+                                                    "    return w, w0 - eta * float(np.mean(y - t))",
+    "def xor_features(X):": "def xor_features(X):\n    raise NotImplementedError",  # behind the replaced checker
 }
 
 
