@@ -119,8 +119,30 @@ def test_an_answer_that_calls_the_function_it_reimplements_fails(capsys):
     capsys.readouterr()
 
 
+NAIVE = {
+    "5.2": "def prob_h_given_v(v, W, b):\n    return 1 / (1 + np.exp(-(v @ W + b)))",
+    "5.4": "def free_energy(v, W, a, b):\n    return -(v @ a) - np.logaddexp(0.0, v @ W + b).sum(axis=1)\n\n"
+           "def log_partition(W, a, b):\n    n = W.shape[0]\n"
+           "    V = ((np.arange(2**n)[:, None] >> np.arange(n)) & 1).astype(float)\n"
+           "    return float(np.log(np.exp(-free_energy(V, W, a, b)).sum()))",
+}
+
+
+@pytest.mark.parametrize("exercise", sorted(NAIVE))
+def test_a_naive_formula_fails_the_large_inputs(exercise, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("DBNLIB_CHECKS", str(ROOT / "exercises" / "checks.json"))
+    monkeypatch.delenv("DBNLIB_GRADING", raising=False)
+    user = {"np": np, "grading": grading}
+    exec(NAIVE[exercise], user)
+    with pytest.raises(grading.ExerciseFailed):
+        exec(f'grading.check("{exercise}")', user)
+    assert "FAIL 2/3 - case 3: your code overflowed" in capsys.readouterr().out
+
+
 def test_the_learners_check_cell_runs_the_visible_check_only(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("DBNLIB_CHECKS", raising=False)
+    monkeypatch.delenv("DBNLIB_GRADING", raising=False)
     shutil.copy(ROOT / "exercises" / "checks.json", tmp_path)
     user = {"np": np, "grading": grading}
     exec(_solution_cells(NB01)["def sigmoid(z):"], user)
@@ -128,7 +150,6 @@ def test_the_learners_check_cell_runs_the_visible_check_only(tmp_path, monkeypat
     assert capsys.readouterr().out == "Exercise 1.1 (sigmoid): PASS 3/3\n"
     with pytest.raises(grading.ExerciseFailed, match="not answered: cross_entropy is not defined"):
         exec('grading.check("1.2")', user)
-    monkeypatch.delenv("DBNLIB_CHECKS", raising=False)
     (tmp_path / "checks.json").unlink()
     with pytest.raises(FileNotFoundError, match="checks.json not found"):
         exec('grading.check("1.1")', user)
@@ -343,7 +364,8 @@ def test_a_class_run(tmp_path):
         _learner_notebook(subs / "ada_right", name)
     wrong = {"def cross_entropy(y, t):": _solution_cells(NB01)["def cross_entropy(y, t):"].replace("-np.mean", "np.mean")}
     _learner_notebook(subs / "bob_wrong", NB01, wrong)
-    shutil.copy(ROOT / "exercises" / NB02, subs / "bob_wrong" / NB02)  # untouched
+    for path in SOLUTIONS[1:]:  # the rest untouched
+        shutil.copy(ROOT / "exercises" / path.name, subs / "bob_wrong" / path.name)
     _tampered_notebook(subs / "eve_tampered")
     out = subprocess.run(
         [sys.executable, "-m", "dbnlib.grade", "--class", str(subs), "--csv", str(tmp_path / "grades.csv"),
@@ -358,8 +380,9 @@ def test_a_class_run(tmp_path):
     assert list(csv.reader((tmp_path / "grades.csv").open()))[0] == ["student", *ids, "total", "max", "error"]
     assert rows["ada_right"]["total"] == rows["ada_right"]["max"] == str(full)
     bob = rows["bob_wrong"]
-    assert bob["1.2"] == "0" and bob["1.1"] == "4" and bob["2.1"] == "0" and bob["5.1"] == "0"
-    assert int(bob["total"]) == 15 - 3
+    assert bob["1.2"] == "0" and bob["1.1"] == "4" and int(bob["total"]) == 15 - 3
+    assert all(bob[i] == "0" for i in ids if not i.startswith("1.")), "untouched exercises score nothing"
+    assert "NotImplementedError" in (tmp_path / "feedback" / "bob_wrong.txt").read_text()
     assert rows["eve_tampered"]["total"] == "2" and rows["eve_tampered"]["max"] == str(full)
     feedback = (tmp_path / "feedback" / "eve_tampered.txt").read_text()
     assert "Exercise 1.3 (cross-entropy gradient): FAIL 0/3 - case 1: your answer calls" in feedback
