@@ -4,6 +4,8 @@ The site is built into a temporary folder exactly as tests/test_book.py does,
 served from a thread on a free localhost port, and read by Debian's Chromium
 through Playwright. Any request to another host is aborted and fails the page.
 A screenshot of each page's first screen is kept in _build/screenshots/.
+Each widget's static twin (dbnlib.widgets.StaticTwin) is moved through every
+position of its sliders, and each page must stay under MAX_PAGE_BYTES.
 """
 
 import os
@@ -24,6 +26,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.skipif(bool(MISSING) and not os.e
 
 SCREENSHOTS = ROOT / "_build" / "screenshots"
 PAGES = toc_files()
+# What one page may download (HTML with the twins' frames, scripts, styles,
+# images, fonts): a reader on a slow connection still gets it in seconds.
+MAX_PAGE_BYTES = 3_000_000
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +54,7 @@ def page(browser):
 @pytest.mark.parametrize("name", PAGES)
 def test_page_loads_offline_with_figures_math_and_widgets(page, base_url, name):
     page, watcher = page
-    problems = bc.check_page(page, f"{base_url}/{name}.html", watcher)
+    problems = bc.check_page(page, f"{base_url}/{name}.html", watcher, max_bytes=MAX_PAGE_BYTES)
     bc.screenshot(page, SCREENSHOTS / f"{Path(name).name}.png")
     assert not problems, f"{name}.html:\n  " + "\n  ".join(problems)
 
@@ -97,3 +102,54 @@ def test_widget_pages_use_no_cdn(base_url):
         scripts = re.findall(r'<script[^>]*\ssrc="([^"]+)"', html)
         assert any("_static/widgets/embed-amd.js" in s for s in scripts), (name, scripts)
         assert not [s for s in scripts if "://" in s], (name, scripts)
+
+
+WIDGET_VIEW = 'script[type="application/vnd.jupyter.widget-view+json"]'
+
+
+def test_every_widget_has_a_static_twin_that_moves_offline(page, base_url):
+    """Each saved ipywidget has a twin beside it, shown instead of the frozen
+    widget, whose sliders swap the figure with no kernel and no network."""
+    page, watcher = page
+    found = {}
+    for name in PAGES:
+        page.goto(f"{base_url}/{name}.html", wait_until="load")
+        bc.settle(page)
+        n_widgets = page.locator(WIDGET_VIEW).count()
+        twins = page.locator(".dbnlib-twin")
+        if not n_widgets:
+            assert twins.count() == 0, f"{name}: a static twin without a widget"
+            continue
+        found[name] = twins.count()
+        assert twins.count() == n_widgets, f"{name}: {n_widgets} widgets but {twins.count()} static twins"
+        for k in range(n_widgets):
+            area = page.locator(WIDGET_VIEW).nth(k).locator("xpath=..")
+            assert area.locator(".dbnlib-twin").is_visible(), f"{name}: widget {k + 1}'s twin is not shown"
+            assert not area.locator(".widget-subarea").is_visible(), f"{name}: widget {k + 1}'s frozen state still shows"
+            # One step of the first slider, by hand: the picture and the value shown change.
+            twin = area.locator(".dbnlib-twin")
+            before = twin.locator("img").get_attribute("src"), twin.locator("output").first.inner_text()
+            slider = twin.locator("input[type=range]").first
+            slider.focus()
+            page.keyboard.press("End" if slider.input_value() != slider.get_attribute("max") else "Home")
+            after = twin.locator("img").get_attribute("src"), twin.locator("output").first.inner_text()
+            assert after[0] != before[0] and after[1] != before[1], f"{name}: twin {k + 1} did not change"
+        assert not bc.twin_problems(page), (name, bc.twin_problems(page))
+    assert not watcher.problems()
+    # The chapters that have ipywidgets today (1, 2, 4, 5 and 6) all have their twins.
+    assert len(found) >= 5, found
+
+
+def test_page_weights_are_reported(page, base_url, capsys):
+    """Every page stays under MAX_PAGE_BYTES; the weights are printed for the record."""
+    page, _ = page
+    weights = {}
+    for name in PAGES:
+        page.goto(f"{base_url}/{name}.html", wait_until="load")
+        page.wait_for_load_state("networkidle")
+        weights[name], _ = bc.page_weight(page)
+    with capsys.disabled():
+        print("\npage weights: " + ", ".join(f"{Path(n).name} {b / 1e6:.2f} MB" for n, b in weights.items()))
+    heavy = {n: b for n, b in weights.items() if b > MAX_PAGE_BYTES}
+    assert not heavy, heavy
+    assert min(weights.values()) > 10_000  # the measure sees the pages at all

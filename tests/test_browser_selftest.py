@@ -17,18 +17,20 @@ import pytest
 
 import browser_checks as bc  # tools/ is on sys.path: tests/conftest.py
 
+ROOT = Path(__file__).resolve().parents[1]
+
 # Without Chromium the tests are skipped, except in CI (which installs it: .ci/run).
 MISSING = bc.chromium_missing()
 pytestmark = [pytest.mark.browser, pytest.mark.skipif(bool(MISSING) and not os.environ.get("CI"), reason=str(MISSING))]
 
 
 
-def tiny_png(width=4, height=3):
-    """A small red PNG, written by hand."""
+def tiny_png(width=4, height=3, rgb=b"\xcc\x22\x22"):
+    """A small PNG of one colour (red by default), written by hand."""
     def chunk(kind, data):
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
-    rows = b"".join(b"\x00" + b"\xcc\x22\x22" * width for _ in range(height))
+    rows = b"".join(b"\x00" + rgb * width for _ in range(height))
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
 
@@ -46,6 +48,37 @@ GOOD_BODY = """
 <img src="figure.png" alt="a figure">
 """
 WIDGET_STATE = """<script type="application/vnd.jupyter.widget-state+json">{"version_major": 2, "version_minor": 0, "state": {}}</script>"""
+
+
+def twin(frames=None, sizes=(3,), initial=None):
+    """The HTML of a static twin (dbnlib.widgets.StaticTwin) over one-colour
+    pictures, one colour per frame unless ``frames`` (PNG bytes) is given."""
+    from dbnlib.widgets import StaticTwin
+
+    n = 1
+    for k in sizes:
+        n *= k
+    frames = frames if frames is not None else [tiny_png(rgb=bytes([40 * i % 256, 90, 200 - 10 * i])) for i in range(n)]
+    controls = [(f"control {c}", [f"value {i}" for i in range(k)]) for c, k in enumerate(sizes)]
+    html = StaticTwin(frames, controls, initial or (0,) * len(sizes), caption="Moving this needs JupyterLab (make lab)",
+                      alt="a picture").html()
+    return html
+
+
+TWIN_HEAD = MATHJAX + '<link rel="stylesheet" href="twins.css"><script src="twins.js"></script>'
+WIDGET_VIEW = ('<script type="application/vnd.jupyter.widget-view+json">'
+               '{"version_major": 2, "version_minor": 0, "model_id": "abc"}</script>')
+DRAWN_WIDGET = ('<div class="widget-subarea"><div class="jupyter-widgets widget-slider" '
+                'style="width:200px;height:20px">slider</div></div>')
+
+
+def widget_with_twin(twin_html):
+    """A drawn widget with its twin in the same output, as myst-nb writes it, a
+    sentence before it and a static figure after it."""
+    return (GOOD_BODY + "<p>Moving the slider needs JupyterLab (<code>make lab</code>).</p>"
+            f'<div class="cell"><div class="cell_output">{DRAWN_WIDGET}{WIDGET_VIEW}'
+            f'<div class="output text_html">{twin_html}</div></div></div>'
+            '<div class="cell"><img src="figure.png"></div>')
 
 
 def page_html(body, head=MATHJAX):
@@ -83,6 +116,14 @@ PAGES = {
         '{"version_major": 2, "version_minor": 0, "model_id": "abc"}</script></div></div>'
         '<div class="cell"><img src="figure.png"></div>', head=MATHJAX + WIDGET_STATE),
 }
+PAGES.update({
+    "twin_good": page_html(widget_with_twin(twin(sizes=(3, 2), initial=(1, 0))), head=TWIN_HEAD + WIDGET_STATE),
+    "twin_stuck": page_html(GOOD_BODY + twin(frames=[tiny_png()] * 3), head=TWIN_HEAD),
+    "twin_bad_frame": page_html(GOOD_BODY + twin(frames=[tiny_png(), b"not a png", tiny_png(rgb=b"\x00\x00\xff")]),
+                                head=TWIN_HEAD),
+    "twin_without_script": page_html(GOOD_BODY + twin(), head=MATHJAX + '<link rel="stylesheet" href="twins.css">'),
+    "twin_hidden": page_html(widget_with_twin(twin()), head=MATHJAX + '<script src="twins.js"></script>' + WIDGET_STATE),
+})
 
 # page -> texts that must all appear in what the checks report for it
 EXPECTED = {
@@ -101,6 +142,10 @@ EXPECTED = {
     "widget_not_drawn": ["widget 1: its saved state was not drawn", "widget 1: no text near it says",
                          "widget 1: no static figure"],
     "widget_drawn_alone": ["widget 1: no text near it says", "widget 1: no static figure"],
+    "twin_stuck": ["static twin 1, slider 1: the picture did not change at position 1"],
+    "twin_bad_frame": ["static twin 1, slider 1: the picture at position 1 did not load"],
+    "twin_without_script": ["static twin 1, slider 1: the picture did not change at position 1"],
+    "twin_hidden": ["widget 1: its static twin is hidden or empty"],
 }
 
 
@@ -108,6 +153,8 @@ EXPECTED = {
 def site(tmp_path_factory):
     root = tmp_path_factory.mktemp("pages")
     (root / "figure.png").write_bytes(tiny_png())
+    for name in ("twins.js", "twins.css"):  # the book's own twin script and style
+        (root / name).write_text((ROOT / "_static" / name).read_text())
     spec = importlib.util.find_spec("sphinx-mathjax-offline")  # the book's own local MathJax
     (root / "mathjax").symlink_to(Path(spec.submodule_search_locations[0]) / "static" / "mathjax")
     for name, html in PAGES.items():
@@ -174,3 +221,41 @@ def test_search_check_reports_a_page_without_results(site, page):
     page, _ = page
     problems = bc.search_problems(page, site, "anything", "p1", timeout_ms=2_000)  # there is no search.html here
     assert problems and "showed no results" in problems[0], problems
+
+
+def test_a_working_twin_passes_and_really_swaps_its_picture(site, page):
+    page, watcher = page
+    assert bc.check_page(page, f"{site}/twin_good.html", watcher) == []
+    twin = page.locator(".dbnlib-twin")
+    assert twin.is_visible() and not page.locator(".widget-subarea").is_visible()  # twins.css swaps them
+    img, sliders = twin.locator("img"), twin.locator("input[type=range]")
+    assert sliders.count() == 2
+    # Started at (1, 0): frame 1 * 2 + 0 = 2. The second slider moves by one frame, the first by two.
+    assert (img.get_attribute("data-frame") or "2") == "2" and twin.locator("output").first.inner_text() == "value 1"
+    start = img.get_attribute("src")
+    sliders.nth(1).focus()
+    page.keyboard.press("ArrowRight")
+    assert img.get_attribute("data-frame") == "3" and img.get_attribute("src") != start
+    assert twin.locator("output").nth(1).inner_text() == "value 1"
+    sliders.nth(0).focus()
+    page.keyboard.press("End")
+    assert img.get_attribute("data-frame") == "5" and twin.locator("output").first.inner_text() == "value 2"
+    assert watcher.problems() == []
+
+
+def test_a_twin_with_too_few_frames_is_reported(site, page):
+    page, _ = page
+    # The first slider (3 positions x 2 of the second = 6 frames) gains 3 positions the frames lack.
+    page.goto(f"{site}/twin_good.html")
+    page.evaluate("document.querySelector('.dbnlib-twin input[type=range]').max = '5'")
+    problems = bc.twin_problems(page)
+    assert problems and "data-frames holds 6 pictures, its sliders need 12" in problems[0], problems
+
+
+def test_a_heavy_page_is_reported(site, page):
+    page, watcher = page
+    assert bc.check_page(page, f"{site}/good.html", watcher, max_bytes=50_000_000) == []
+    problems = bc.check_page(page, f"{site}/good.html", watcher, max_bytes=1_000)
+    assert any(p.startswith("the page weighs ") and "more than 0.00 MB" in p for p in problems), problems
+    total, sizes = bc.page_weight(page)
+    assert total == sum(n for _, n in sizes) and total > 1_000

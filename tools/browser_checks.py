@@ -220,6 +220,10 @@ _WIDGETS_JS = """() => Array.from(
   const area = script.parentElement;
   const widget = area && area.querySelector('.jupyter-widgets');
   const box = widget ? widget.getBoundingClientRect() : null;
+  // A static twin (dbnlib.widgets.StaticTwin) in the same output replaces the
+  // saved state, which _static/twins.css hides on the website.
+  const twin = area && area.querySelector('.dbnlib-twin');
+  const twinBox = twin ? twin.getBoundingClientRect() : null;
   // The notebook cell that holds the widget, and its neighbours in the page.
   let cell = script.closest('.cell') || area;
   const near = (el, step, n) => {
@@ -234,25 +238,109 @@ _WIDGETS_JS = """() => Array.from(
   const figure = after.slice(0, 2).some((e) => e.querySelector('img'));
   return {index: i, rendered: !!widget, visible: !!box && box.width > 0 && box.height > 0,
           controls: area ? area.querySelectorAll('.widget-slider, .widget-inline-hbox, .widget-box').length : 0,
+          twin: !!twin, twinVisible: !!twinBox && twinBox.width > 0 && twinBox.height > 0,
           says_lab: /JupyterLab|make lab/.test(text), figure};
 })"""
 
 
 def widget_problems(page):
     """Each saved widget must render, say near it that its controls need
-    JupyterLab, and have a static figure after it."""
+    JupyterLab, and have a static figure after it. A widget with a static twin
+    in its output may be hidden (the twin shows instead), but the twin must be
+    visible; :func:`twin_problems` checks that the twin works."""
     out = []
     for w in page.evaluate(_WIDGETS_JS):
         name = f"widget {w['index'] + 1}"
         if not w["rendered"]:
             out.append(f"{name}: its saved state was not drawn (no .jupyter-widgets element)")
-        elif not w["visible"] or not w["controls"]:
+        elif w["twin"] and not w["twinVisible"]:
+            out.append(f"{name}: its static twin is hidden or empty (is _static/twins.css loaded?)")
+        elif not w["twin"] and (not w["visible"] or not w["controls"]):
             out.append(f"{name}: drawn but empty or invisible")
         if not w["says_lab"]:
             out.append(f"{name}: no text near it says that the controls need JupyterLab (`make lab`)")
         if not w["figure"]:
             out.append(f"{name}: no static figure (an <img>) in the cells after it")
     return out
+
+
+_TWINS_JS = """() => Array.from(document.querySelectorAll('.dbnlib-twin')).map((twin) => {
+  let frames = null;
+  try { frames = JSON.parse(twin.getAttribute('data-frames')).length; } catch (e) { frames = null; }
+  const sizes = Array.from(twin.querySelectorAll('input[type=range]')).map((r) => Number(r.max) - Number(r.min) + 1);
+  return {frames, sizes};
+})"""
+
+_TWIN_STATE_JS = """async (twin) => {
+  const img = twin.querySelector('img');
+  await (img && img.decode ? img.decode().catch(() => null) : null);
+  return {src: img ? img.getAttribute('src') : null, loaded: !!img && img.complete && img.naturalWidth > 0,
+          said: Array.from(twin.querySelectorAll('output')).map((o) => o.textContent)};
+}"""
+
+
+def twin_problems(page):
+    """Move every slider of every static twin through all its positions, with
+    the keyboard as a reader would, and check that each step shows a new
+    picture that loads and a label of the value; then put it back."""
+    out = []
+    for k, info in enumerate(page.evaluate(_TWINS_JS)):
+        name = f"static twin {k + 1}"
+        twin = page.locator(".dbnlib-twin").nth(k)
+        if not info["sizes"]:
+            out.append(f"{name}: no slider (<input type=range>)")
+            continue
+        expected = 1
+        for n in info["sizes"]:
+            expected *= n
+        if info["frames"] != expected:
+            out.append(f"{name}: data-frames holds {info['frames']} pictures, its sliders need {expected}")
+            continue
+        if not twin.is_visible():
+            out.append(f"{name}: not shown (hidden or empty: is _static/twins.css loaded?)")
+            continue
+        twin.scroll_into_view_if_needed()
+        for s in range(len(info["sizes"])):
+            slider = twin.locator("input[type=range]").nth(s)
+            start = slider.input_value()
+            slider.focus()
+            page.keyboard.press("Home")
+            state = twin.evaluate(_TWIN_STATE_JS)
+            seen = {state["src"]}
+            for step in range(1, info["sizes"][s]):
+                page.keyboard.press("ArrowRight")
+                new = twin.evaluate(_TWIN_STATE_JS)
+                if slider.input_value() != str(step):
+                    out.append(f"{name}, slider {s + 1}: ArrowRight did not move it to position {step}")
+                    break
+                if new["src"] in seen:
+                    out.append(f"{name}, slider {s + 1}: the picture did not change at position {step}")
+                    break
+                if not new["loaded"]:
+                    out.append(f"{name}, slider {s + 1}: the picture at position {step} did not load")
+                    break
+                if new["said"] == state["said"]:
+                    out.append(f"{name}, slider {s + 1}: the value shown did not change at position {step}")
+                    break
+                seen.add(new["src"])
+                state = new
+            slider.fill(start)  # back where the page started, for the screenshot
+    return out
+
+
+_WEIGHT_JS = """() => {
+  const entries = [...performance.getEntriesByType('navigation'), ...performance.getEntriesByType('resource')];
+  return entries.map((e) => [e.name, e.encodedBodySize || e.transferSize || 0]);
+}"""
+
+
+def page_weight(page):
+    """What the page has downloaded so far: (total bytes, [(url, bytes)] largest first).
+
+    Data URIs (the twins' frames) count as part of the HTML that holds them.
+    """
+    sizes = sorted(((url, int(n)) for url, n in page.evaluate(_WEIGHT_JS)), key=lambda x: -x[1])
+    return sum(n for _, n in sizes), sizes
 
 
 _FONTS_JS = """async () => {
@@ -272,8 +360,13 @@ def font_problems(page):
     return [f"font did not load: {face}" for face in dict.fromkeys(page.evaluate(_FONTS_JS))]
 
 
-def check_page(page, url, watcher, timeout_ms=20_000):
-    """Load ``url`` and return everything wrong with it (empty when it is fine)."""
+def check_page(page, url, watcher, timeout_ms=20_000, max_bytes=None):
+    """Load ``url`` and return everything wrong with it (empty when it is fine).
+
+    With ``max_bytes``, a page that downloads more than that (HTML, scripts,
+    styles, images and the fonts it uses, before the font check loads the
+    rest) is reported too.
+    """
     watcher.clear()
     response = page.goto(url, wait_until="load")
     problems = []
@@ -284,7 +377,14 @@ def check_page(page, url, watcher, timeout_ms=20_000):
     except Exception:  # a page that keeps loading is reported by what it loads
         problems.append("the page never stopped loading (network not idle)")
     settle(page, timeout_ms)
-    problems += image_problems(page) + math_problems(page) + widget_problems(page) + font_problems(page)
+    if max_bytes is not None:
+        total, sizes = page_weight(page)
+        if total > max_bytes:
+            largest = ", ".join(f"{urlsplit(u).path.rsplit('/', 1)[-1]} {n / 1e6:.2f} MB" for u, n in sizes[:3])
+            problems.append(f"the page weighs {total / 1e6:.2f} MB, more than {max_bytes / 1e6:.2f} MB "
+                            f"(largest: {largest})")
+    problems += image_problems(page) + math_problems(page) + widget_problems(page) + twin_problems(page)
+    problems += font_problems(page)
     return list(dict.fromkeys(watcher.problems() + problems))
 
 
