@@ -258,7 +258,7 @@ class Model:
                 hint += f" (learning_rate={lr:g} now, try {lr / 10:g})"
         raise TrainingDiverged(
             f"{where}: training diverged at epoch {epoch} ({detail}); the parameters were put back to their "
-            f"values after the last good epoch; {hint} and fit again"
+            f"last good values (after epoch {epoch - 1}); {hint} and fit again"
         )
 
     @staticmethod

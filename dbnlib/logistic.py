@@ -305,6 +305,7 @@ class LogisticRegression(Model):
 
     def predict(self, X):
         """The most probable class for each row, shape (n_samples,), on the active backend."""
+        self._check_fitted("LogisticRegression.predict")
         P = self.predict_proba(X)
         return xp().asarray(self.classes_)[P.argmax(axis=1)]
 

@@ -1,6 +1,5 @@
 """dbnlib.DBN: greedy pre-training, weight sharing with the MLP, sampling, saving (chapter 7)."""
 
-import itertools
 
 import numpy as np
 import pytest
@@ -9,7 +8,7 @@ import dbnlib.training
 from dbnlib import DBN, MLP, to_numpy
 from dbnlib.datasets import load_digits, train_test_split
 from dbnlib.dbn import down_pass, mlp_params, up_pass
-from dbnlib.rbm import RBM
+from dbnlib.rbm import RBM, binary_states
 
 
 def _data(n=60, V=8, seed=0):
@@ -119,7 +118,7 @@ def test_fine_tuned_dbn_on_digits_is_as_good_as_a_random_init_mlp():
 
 
 def _states(n):
-    return np.array(list(itertools.product([0, 1], repeat=n)), dtype=np.float64)
+    return binary_states(n)
 
 
 def _sigmoid(z):
@@ -268,3 +267,60 @@ def test_bad_inputs_raise_clear_errors():
         dbn.sample(0)
     with pytest.raises(ValueError, match="n_classes must be >= 2"):
         dbn.to_mlp(1)
+
+
+# --- one interface: labels, Gaussian input, checkpoints of other runs ------------
+
+
+def test_labels_go_through_classes_like_scikit_learn():
+    X = _data()
+    y = np.where(np.arange(60) % 2 == 0, 3, 7)
+    dbn = _small_dbn().fit(X, y)
+    np.testing.assert_array_equal(dbn.classes_, [3, 7])
+    assert dbn.mlp_.layer_sizes[-1] == 2 and dbn.predict_proba(X).shape == (60, 2)
+    pred = to_numpy(dbn.predict(X))
+    assert set(pred) <= {3, 7}
+    np.testing.assert_array_equal(pred, np.array([3, 7])[to_numpy(dbn.predict_proba(X)).argmax(axis=1)])
+    assert dbn.score(X, y) == pytest.approx(np.mean(pred == y))
+
+
+def test_a_gaussian_first_layer_takes_real_valued_data():
+    X = np.random.default_rng(2).normal(size=(60, 8)) * 3
+    y = np.arange(60) % 3
+    dbn = DBN((8, 6, 4), visible="gaussian", rbm_params=dict(n_epochs=2, batch_size=10), random_state=0).fit(X, y)
+    assert type(dbn.rbms[0]).__name__ == "GaussianBernoulliRBM" and dbn.rbms[0].learning_rate == 0.005
+    assert dbn.predict(X).shape == (60,)
+    # the generative pass ends in the Gaussian layer's mean a + h W^T, through its own prob_v_given_h
+    sample = to_numpy(dbn.sample(5, steps=3, random_state=0))
+    assert sample.shape == (5, 8) and (sample.min() < 0 or sample.max() > 1)
+    with pytest.raises(ValueError, match=r"DBN.pretrain: X must lie in \[0, 1\]"):
+        DBN((8, 6)).pretrain(X)
+
+
+def test_down_pass_uses_each_layers_prob_v_given_h(monkeypatch):
+    dbn = _small_dbn().pretrain(_data())
+    calls = []
+    original = RBM.prob_v_given_h
+
+    def counting(self, h):
+        calls.append(self.n_visible)
+        return original(self, h)
+
+    monkeypatch.setattr(RBM, "prob_v_given_h", counting)
+    dbn.sample(3, steps=0, random_state=0)
+    assert calls == [5, 6, 8]
+
+
+def test_a_checkpoint_folder_from_another_run_is_refused(tmp_path):
+    X = _data()
+    _small_dbn().pretrain(X, checkpoint_dir=tmp_path)
+    with pytest.raises(ValueError, match=r"DBN.pretrain: .*dbn.npz is a checkpoint of another run .*rbm_params"):
+        _small_dbn(epochs=5).pretrain(X, checkpoint_dir=tmp_path)
+    with pytest.raises(ValueError, match=r"DBN.pretrain: .*dbn.npz is a checkpoint of another run .*random_state"):
+        _small_dbn(seed=4).pretrain(X, checkpoint_dir=tmp_path)
+    with pytest.raises(ValueError, match=r"DBN.pretrain: .*dbn.npz is a checkpoint of a run on other data"):
+        _small_dbn().pretrain(_data(seed=1), checkpoint_dir=tmp_path)
+    # the same run finds its finished checkpoint: nothing is trained again
+    again = _small_dbn().pretrain(X, checkpoint_dir=tmp_path)
+    assert again.layers_done_ == 3
+    np.testing.assert_array_equal(to_numpy(again.rbms[2].W), to_numpy(DBN.load(tmp_path / "dbn.npz").rbms[2].W))

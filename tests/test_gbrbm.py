@@ -2,7 +2,6 @@
 integration over v, conditionals against the joint density, samplers against
 exact moments, the gradient against finite differences, and training."""
 
-import itertools
 
 import numpy as np
 import pytest
@@ -13,11 +12,11 @@ import dbnlib
 from dbnlib._validation import TrainingDiverged
 from dbnlib.gradcheck import numerical_gradient
 from dbnlib.gbrbm import GaussianBernoulliRBM
-from dbnlib.rbm import RBM
+from dbnlib.rbm import RBM, binary_states
 
 
 def _states(n):
-    return np.array(list(itertools.product([0.0, 1.0], repeat=n)))
+    return binary_states(n)
 
 
 def _model(n_visible, n_hidden, seed=0, scale=0.8):

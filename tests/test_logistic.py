@@ -1,5 +1,7 @@
 """dbnlib.LogisticRegression against finite differences and scikit-learn."""
 
+import re
+
 import numpy as np
 import pytest
 from sklearn.linear_model import LogisticRegression as SkLogisticRegression
@@ -103,3 +105,62 @@ def test_bad_input_gets_clear_errors(digits):
         m.predict(X_train[:, :63])
     with pytest.raises(TrainingDiverged, match="lower the learning rate"):
         dbnlib.LogisticRegression(learning_rate=1e308, n_epochs=3).fit(X_train * 1e6, y_train)
+
+
+# --- one interface: fit twice, divergence, penalty apart, set_weights ---------
+
+
+def test_warm_start_and_partial_fit_continue_full_batch_descent_exactly(digits):
+    X_train, _, y_train, _ = digits
+    kw = dict(learning_rate=0.5, weight_decay=1e-3)
+    eight = dbnlib.LogisticRegression(n_epochs=8, **kw).fit(X_train, y_train)
+    warm = dbnlib.LogisticRegression(n_epochs=5, **kw).fit(X_train, y_train)
+    warm.set_params(warm_start=True, n_epochs=3).fit(X_train, y_train)
+    partial = dbnlib.LogisticRegression(**kw)
+    for _ in range(8):
+        partial.partial_fit(X_train, y_train)
+    restarted = dbnlib.LogisticRegression(n_epochs=8, **kw).fit(X_train, y_train).fit(X_train, y_train)
+    for model in (warm, partial, restarted):
+        np.testing.assert_allclose(dbnlib.to_numpy(model.coef_), dbnlib.to_numpy(eight.coef_), rtol=1e-12)
+        np.testing.assert_allclose(model.loss_curve_, eight.loss_curve_, rtol=1e-12)
+
+
+def test_learning_rate_1e6_raises_and_restores_the_last_good_weights(digits):
+    X_train, _, y_train, _ = digits
+    model = dbnlib.LogisticRegression(learning_rate=1e6, n_epochs=20)
+    with pytest.raises(TrainingDiverged, match=r"LogisticRegression.fit: training diverged at epoch (\d+)") as info:
+        model.fit(X_train, y_train)
+    bad_epoch = int(re.search(r"epoch (\d+)", str(info.value)).group(1))
+    assert len(model.loss_curve_) == bad_epoch - 1
+    if bad_epoch == 1:
+        assert not dbnlib.to_numpy(model.coef_).any()  # back to the zero start
+    else:
+        good = dbnlib.LogisticRegression(learning_rate=1e6, n_epochs=bad_epoch - 1).fit(X_train, y_train)
+        np.testing.assert_array_equal(dbnlib.to_numpy(model.coef_), dbnlib.to_numpy(good.coef_))
+
+
+def test_the_penalty_curve_is_the_penalty_of_the_weights_after_each_epoch(digits):
+    X_train, _, y_train, _ = digits
+    model = dbnlib.LogisticRegression(n_epochs=1, weight_decay=0.05).fit(X_train, y_train)
+    w = dbnlib.to_numpy(model.coef_)
+    assert model.penalty_curve_ == [pytest.approx(0.5 * 0.05 * np.sum(w**2), rel=1e-12)]
+    data, penalty = model.loss_terms(X_train, y_train)
+    assert model.loss_curve_ == [pytest.approx(data, rel=1e-12)] and penalty == model.penalty_curve_[0]
+    P = dbnlib.to_numpy(model.predict_proba(X_train))
+    ce = -np.mean(np.log(P[np.arange(len(y_train)), np.searchsorted(model.classes_, y_train)]))
+    assert data == pytest.approx(ce, rel=1e-10)
+    assert model.loss(X_train, y_train) == pytest.approx(data + penalty, rel=1e-12)
+
+
+def test_set_weights_puts_numpy_values_into_a_fitted_model(digits):
+    X_train, X_test, y_train, _ = digits
+    binary = (y_train >= 5).astype(int)
+    model = dbnlib.LogisticRegression(n_epochs=2).fit(X_train, binary)
+    w = np.random.default_rng(0).normal(size=(64, 1))
+    model.set_weights(coef=w, intercept=[0.5])
+    z = X_test @ w[:, 0] + 0.5
+    np.testing.assert_allclose(dbnlib.to_numpy(model.predict_proba(X_test))[:, 1], 1 / (1 + np.exp(-z)), rtol=1e-12)
+    with pytest.raises(ValueError, match=r"LogisticRegression.set_weights: coef must have shape \(64, 1\)"):
+        model.set_weights(coef=np.zeros((64, 2)))
+    with pytest.raises(dbnlib.NotFittedError, match="LogisticRegression.set_weights"):
+        dbnlib.LogisticRegression().set_weights(coef=w)

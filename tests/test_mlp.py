@@ -250,3 +250,142 @@ def test_diverging_run_raises_and_restores_params():
         model.fit(X, y)
     for p, q in zip([p for pair in model.params for p in pair], before):
         np.testing.assert_array_equal(p, q)
+
+
+# --- several sigmoid outputs (multi-label, autoencoders) -------------------
+
+@pytest.mark.parametrize("activation", ["sigmoid", "tanh", "relu"])
+@pytest.mark.parametrize("targets", ["labels", "probabilities"])
+@pytest.mark.parametrize("weight_decay", [0.0, 0.1])
+def test_several_sigmoid_outputs_match_finite_differences(activation, targets, weight_decay):
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(9, 5))
+    Y = (rng.random((9, 3)) < 0.5) * 1.0 if targets == "labels" else rng.random((9, 3))
+    model = MLP((5, 4, 3), activation, "sigmoid", init="glorot", weight_decay=weight_decay, random_state=2)
+    for _, b in model.params:
+        b[...] = rng.normal(scale=0.5, size=b.shape)
+    numeric = numerical_gradient(lambda: model.loss(X, Y), [p for pair in model.params for p in pair])
+    for l, (dW, db) in enumerate(model.gradients(X, Y)):
+        assert relative_error(dW, numeric[2 * l]) < 1e-6, f"dW of layer {l + 1}"
+        assert relative_error(db, numeric[2 * l + 1]) < 1e-6, f"db of layer {l + 1}"
+    # the data term is the binary cross-entropy summed over units, averaged over rows
+    P = to_numpy(model.forward(X)[-1])
+    bce = -np.mean(np.sum(Y * np.log(P) + (1 - Y) * np.log1p(-P), axis=1))
+    assert model.loss_terms(X, Y)[0] == pytest.approx(bce, rel=1e-10)
+
+
+def test_an_autoencoder_learns_to_copy_its_input_through_a_bottleneck():
+    rng = np.random.default_rng(0)
+    protos = (rng.random((4, 12)) < 0.5) * 1.0
+    X = protos[rng.integers(0, 4, 400)]
+    model = MLP((12, 6, 12), "sigmoid", "sigmoid", init="glorot", learning_rate=2.0, momentum=0.9, n_epochs=60,
+                batch_size=20, random_state=0).fit(X, X)  # fmt: skip
+    assert model.predict(X).shape == (400, 12) and set(np.unique(to_numpy(model.predict(X)))) <= {0, 1}
+    assert model.predict_proba(X).shape == (400, 12)
+    exact = np.mean(np.all(to_numpy(model.predict(X)) == X, axis=1))
+    assert model.score(X, X) == pytest.approx(exact) and exact == 1.0
+    assert model.loss_curve_[-1] < 0.1 * model.loss_curve_[0]
+
+
+def test_several_sigmoid_outputs_check_their_targets():
+    X = np.zeros((4, 3))
+    model = MLP((3, 2), output="sigmoid")
+    with pytest.raises(ValueError, match=r"MLP.fit: y must have shape \(4, 2\) for output='sigmoid' with 2"):
+        model.fit(X, np.zeros(4))
+    with pytest.raises(ValueError, match=r"0/1 labels or probabilities in \[0, 1\].*got values in \[2, 2\]"):
+        model.fit(X, np.full((4, 2), 2.0))
+    # one unit still takes a 1-D 0/1 label vector
+    assert MLP((3, 1), output="sigmoid", n_epochs=1).fit(X, np.array([0, 1, 0, 1])).predict(X).shape == (4,)
+
+
+# --- one interface: fit twice, divergence, penalty apart, set_weights, He ---
+
+def test_fit_restarts_while_warm_start_and_partial_fit_continue():
+    X, y = _toy("softmax", n=40)
+    kw = dict(n_epochs=3, batch_size=40, learning_rate=0.5, random_state=5)  # full batch: deterministic steps
+    once = MLP((4, 5, 3), **kw).fit(X, y)
+    twice = MLP((4, 5, 3), **kw).fit(X, y).fit(X, y)
+    for (W1, b1), (W2, b2) in zip(once.params, twice.params):
+        np.testing.assert_array_equal(W1, W2)
+    six = MLP((4, 5, 3), **dict(kw, n_epochs=6)).fit(X, y)
+    warm = MLP((4, 5, 3), **kw).fit(X, y).set_params(warm_start=True).fit(X, y)
+    partial = MLP((4, 5, 3), **kw).fit(X, y)
+    for _ in range(3):
+        partial.partial_fit(X, y)
+    for (W6, _), (Ww, _), (Wp, _) in zip(six.params, warm.params, partial.params):
+        np.testing.assert_allclose(Ww, W6, rtol=1e-12)
+        np.testing.assert_allclose(Wp, W6, rtol=1e-12)
+    assert warm.history_["epoch"] == list(range(1, 7)) and len(warm.loss_curve_) == 6
+
+
+@pytest.fixture(scope="module")
+def small_digits():
+    X, y = load_digits(return_X_y=True)
+    return X[:300] / 16, y[:300]
+
+
+def test_learning_rate_1e6_raises_and_restores_the_last_good_parameters(small_digits):
+    X, y = small_digits
+    model = MLP((64, 20, 10), learning_rate=1e6, n_epochs=5, random_state=0)
+    start = [np.array(p) for pair in MLP((64, 20, 10), random_state=0).params for p in pair]
+    with pytest.raises(TrainingDiverged, match=r"MLP.fit: training diverged at epoch 1 \(loss .*, started at "):
+        model.fit(X, y)
+    for p, q in zip([p for pair in model.params for p in pair], start):  # epoch 1 failed: back to the start
+        np.testing.assert_array_equal(p, q)
+
+
+def test_an_exploding_loss_in_a_later_epoch_restores_the_epoch_before(small_digits, monkeypatch):
+    X, y = small_digits
+    model = MLP((64, 20, 10), learning_rate=0.1, n_epochs=4, random_state=0)
+    step, calls = MLP._step, [0]
+    n_batches = -(-len(X) // model.batch_size)
+
+    def exploding_step(self, grads, velocity):  # a huge step in the first minibatch of epoch 3
+        calls[0] += 1
+        if calls[0] == 2 * n_batches + 1:
+            for dW, _ in grads:
+                dW *= 1e5
+        return step(self, grads, velocity)
+
+    two = [np.array(p) for pair in MLP((64, 20, 10), learning_rate=0.1, n_epochs=2, random_state=0).fit(X, y).params
+           for p in pair]  # fmt: skip
+    monkeypatch.setattr(MLP, "_step", exploding_step)
+    with pytest.raises(TrainingDiverged, match="epoch 3"):
+        model.fit(X, y)
+    for p, q in zip([p for pair in model.params for p in pair], two):
+        np.testing.assert_array_equal(p, q)
+    assert len(model.loss_curve_) == 2
+
+
+def test_the_penalty_is_reported_apart_from_the_data_term():
+    X, y = _toy("softmax", n=30)
+    model = MLP((4, 5, 3), weight_decay=0.3, batch_size=30, n_epochs=1, random_state=1)
+    data, penalty = model.loss_terms(X, y)
+    W_sq = sum(float(np.sum(W * W)) for W, _ in model.params)
+    assert penalty == pytest.approx(0.5 * 0.3 * W_sq, rel=1e-12)
+    assert model.loss(X, y) == pytest.approx(data + penalty, rel=1e-12)
+    model.set_params(warm_start=True).fit(X, y)  # one full-batch epoch: its curves hold the starting values
+    assert model.loss_curve_ == [pytest.approx(data, rel=1e-12)]
+    assert model.penalty_curve_ == [pytest.approx(penalty, rel=1e-12)]
+
+
+def test_set_weights_copies_into_the_live_arrays_and_checks_shapes():
+    model = MLP((3, 4, 2), random_state=0)
+    W0 = model.params[0][0]
+    model.set_weights(0, W=np.arange(12.0).reshape(3, 4), b=np.ones(4, dtype=np.float32))
+    assert model.params[0][0] is W0 and model.params[0][1].dtype == np.float64
+    np.testing.assert_array_equal(W0, np.arange(12.0).reshape(3, 4))
+    model.set_weights(-1, b=[1.0, 2.0])
+    np.testing.assert_array_equal(model.params[1][1], [1.0, 2.0])
+    with pytest.raises(ValueError, match=r"MLP.set_weights: W must have shape \(3, 4\), got \(4, 3\)"):
+        model.set_weights(0, W=np.zeros((4, 3)))
+    with pytest.raises(TypeError, match=r"MLP.set_weights: b must hold real numbers"):
+        model.set_weights(1, b=np.array(["a", "b"]))
+    with pytest.raises(ValueError, match=r"layer must be in \[-2, 1\], got 2"):
+        model.set_weights(2, W=np.zeros((4, 2)))
+
+
+def test_he_initialisation_has_variance_two_over_fan_in():
+    W = MLP((400, 300), "relu", init="he", random_state=0).params[0][0]
+    assert W.std() == pytest.approx(np.sqrt(2 / 400), rel=0.01)
+    assert abs(W.mean()) < 3 * np.sqrt(2 / 400) / np.sqrt(W.size)

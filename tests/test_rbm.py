@@ -16,11 +16,11 @@ import dbnlib.training
 from dbnlib._validation import TrainingDiverged
 from dbnlib.backend import RNG
 from dbnlib.gradcheck import numerical_gradient
-from dbnlib.rbm import RBM
+from dbnlib.rbm import RBM, binary_states
 
 
 def _states(n):
-    return np.array(list(itertools.product([0.0, 1.0], repeat=n)))
+    return binary_states(n)
 
 
 def _model(n_visible, n_hidden, seed=0, scale=1.0, **kwargs):
@@ -222,13 +222,16 @@ def test_sparsity_target_pulls_hidden_activity_down():
     np.testing.assert_allclose(sparse.hidden_activity_.mean(), sparse_activity, atol=0.05)
 
 
-def test_fit_trains_to_n_epochs_in_total_and_keeps_float32():
+def test_fit_restarts_partial_fit_continues_and_float32_stays():
     X = _prototype_data(n=100)
     model = RBM(10, 4, n_epochs=3, batch_size=30, random_state=0)  # 100 rows: a last batch of 10
     model.fit(X)
     W = model.W.copy()
-    model.fit(X)  # already at n_epochs: nothing to do
+    model.fit(X)  # a second fit starts afresh from random_state: the same model again
     assert model.epochs_done_ == 3 and np.array_equal(model.W, W)
+    other = RBM(10, 4, n_epochs=3, batch_size=30, random_state=0).fit(X[::-1])
+    model.fit(X[::-1])  # ... and on new data it trains on the new data (it used to do nothing)
+    assert np.array_equal(model.W, other.W)
     model.partial_fit(X)
     assert model.epochs_done_ == 4 and len(model.history_["epoch"]) == 3
     assert model.W.dtype == np.float32 and model.transform(X).dtype == np.float32
@@ -397,3 +400,65 @@ def test_exact_answers_refuse_large_models():
         model.log_likelihood(np.zeros((2, 30)))
     with pytest.raises(ValueError, match=r"method must be 'exact' or 'ais', got 'magic'"):
         model.log_partition("magic")
+
+
+# --- one interface: enumeration, warm start, checkpoints of other runs, set_weights, divergence ---
+
+
+def test_binary_states_are_in_itertools_product_order():
+    for n in (1, 3, 6):
+        np.testing.assert_array_equal(binary_states(n), np.array(list(itertools.product([0.0, 1.0], repeat=n))))
+    blocks = list(binary_states(5, chunk=7))
+    assert [len(b) for b in blocks] == [7, 7, 7, 7, 4]
+    np.testing.assert_array_equal(np.concatenate(blocks), binary_states(5))
+
+
+@pytest.mark.parametrize("persistent", [False, True])
+def test_warm_start_continues_exactly_as_one_longer_run(persistent):
+    X = _prototype_data(n=60, V=12)
+    kw = dict(batch_size=10, persistent=persistent, momentum_switch_epoch=3, sparsity_target=0.2,
+              sparsity_cost=0.1, random_state=4)  # fmt: skip
+    straight = RBM(12, 5, n_epochs=5, **kw).fit(X)
+    warm = RBM(12, 5, n_epochs=2, **kw).fit(X).set_params(warm_start=True, n_epochs=3).fit(X)
+    assert warm.epochs_done_ == 5 and warm.history_["epoch"] == [1, 2, 3, 4, 5]
+    for name in RBM._ARRAYS:
+        if getattr(straight, name) is not None:
+            np.testing.assert_array_equal(getattr(warm, name), getattr(straight, name), err_msg=name)
+
+
+def test_a_checkpoint_of_another_run_is_refused(tmp_path):
+    X = _prototype_data(n=60, V=12)
+    path = tmp_path / "ckpt.npz"
+    RBM(12, 5, n_epochs=2, batch_size=10, random_state=0).fit(X, checkpoint_path=path)
+    with pytest.raises(ValueError, match=r"RBM.fit: .*ckpt.npz is a checkpoint of another run .*learning_rate"):
+        RBM(12, 5, n_epochs=2, batch_size=10, learning_rate=0.2, random_state=0).fit(X, checkpoint_path=path)
+    with pytest.raises(ValueError, match=r"RBM.fit: .*ckpt.npz is a checkpoint of a run on other data"):
+        RBM(12, 5, n_epochs=2, batch_size=10, random_state=0).fit(X[::-1], checkpoint_path=path)
+    # the same run again finds its finished checkpoint and returns the same model
+    again = RBM(12, 5, n_epochs=2, batch_size=10, random_state=0).fit(X, checkpoint_path=path)
+    np.testing.assert_array_equal(again.W, RBM.load(path).W)
+
+
+def test_set_weights_copies_numpy_values_in_place_with_checks():
+    model = RBM(4, 3, random_state=0)
+    W = model.W
+    model.set_weights(W=np.ones((4, 3)), a=np.arange(4), b=[0.5, 0.5, 0.5])
+    assert model.W is W and model.W.dtype == np.float32
+    np.testing.assert_array_equal(model.a, np.arange(4, dtype=np.float32))
+    with pytest.raises(ValueError, match=r"RBM.set_weights: W must have shape \(4, 3\), got \(3, 4\)"):
+        model.set_weights(W=np.ones((3, 4)))
+    with pytest.raises(ValueError, match=r"RBM.set_weights: b contains NaN or inf"):
+        model.set_weights(b=[0.0, np.nan, 0.0])
+    with pytest.raises(TypeError, match=r"RBM.set_weights: a must be an array of numbers, got str"):
+        model.set_weights(a="zeros")
+
+
+def test_divergence_restores_the_parameters_of_the_last_good_epoch():
+    X = (np.random.default_rng(0).random((200, 20)) < 0.5) * 1.0
+    model = RBM(20, 10, learning_rate=1e5, n_epochs=3, random_state=0)
+    with pytest.raises(TrainingDiverged, match=r"RBM.fit: training diverged at epoch 1 \(max \|W\| = "):
+        model.fit(X)
+    fresh = RBM(20, 10, random_state=0)
+    np.testing.assert_array_equal(model.W, fresh.W)  # epoch 1 failed: back to the start of fit
+    np.testing.assert_allclose(model.a, np.log(X.mean(0) / (1 - X.mean(0))), rtol=1e-6)
+    assert model.epochs_done_ == 0 and np.isfinite(model.W).all()
