@@ -23,7 +23,6 @@ __all__ = [
     "check_X",
     "check_bool",
     "check_choice",
-    "check_finite_loss",
     "check_int",
     "check_labels",
     "check_real",
@@ -210,12 +209,3 @@ def check_labels(y, where, n_samples, classes=None):
                 f"{np.asarray(classes).tolist()} of the model"
             )
     return y
-
-
-def check_finite_loss(value, where, epoch, hint="lower the learning rate"):
-    """Raise ``TrainingDiverged`` when a training loss is NaN or inf."""
-    if not np.isfinite(value):
-        raise TrainingDiverged(
-            f"{where}: training diverged at epoch {epoch} (loss is {value}); {hint} "
-            "and fit again"
-        )

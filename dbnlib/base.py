@@ -57,7 +57,7 @@ from ._io import read_npz, write_npz
 from ._validation import TrainingDiverged
 from .backend import RNG, xp
 
-__all__ = ["EXPLODE_FACTOR", "Model", "NotFittedError", "load", "make_rng"]
+__all__ = ["EXPLODE_FACTOR", "Model", "NotFittedError", "as_rng", "load", "make_rng"]
 
 EXPLODE_FACTOR = 100.0  # a loss this many times the starting loss (at least this value) has exploded
 
@@ -92,6 +92,11 @@ def make_rng(random_state, name="random_state", where="dbnlib"):
         return RNG(int(random_state.integers(0, 2**63 - 1)))
     raise TypeError(f"{where}: {name} must be an int, None, a numpy.random.Generator or a dbnlib.RNG, "
                     f"got {type(random_state).__name__}")
+
+
+def as_rng(rng, name="rng", where="dbnlib"):
+    """``rng`` itself when it is a dbnlib ``RNG`` (its stream moves on), else ``make_rng(rng)``."""
+    return rng if isinstance(rng, RNG) else make_rng(rng, name, where)
 
 
 def check_random_state(random_state, name="random_state", where="dbnlib"):
@@ -170,8 +175,8 @@ class Model:
     @classmethod
     def _param_names(cls):
         sig = inspect.signature(cls.__init__)
-        return [p.name for p in sig.parameters.values()
-                if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]  # fmt: skip
+        kinds = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+        return [p.name for p in sig.parameters.values() if p.name != "self" and p.kind not in kinds]
 
     def get_params(self, deep=False):
         """The constructor arguments as a dict: ``type(m)(**m.get_params())`` is an unfitted clone.

@@ -31,8 +31,8 @@ from tqdm.auto import tqdm
 from . import training
 from ._io import read_npz
 from ._validation import check_bool, check_choice, check_int, check_labels, check_X
-from .backend import RNG, xp
-from .base import Model, _class_of, _json_params, _tuples, check_random_state, make_rng
+from .backend import xp
+from .base import Model, _class_of, _json_params, _tuples, as_rng, check_random_state, make_rng
 from .gbrbm import GaussianBernoulliRBM
 from .mlp import MLP
 from .rbm import RBM
@@ -442,7 +442,7 @@ class DBN(Model):
         steps = check_int(steps, "steps", "DBN.sample")
         if n < 1 or steps < 0:
             raise ValueError(f"DBN.sample: need n >= 1 and steps >= 0, got n={n}, steps={steps}")
-        rng = random_state if isinstance(random_state, RNG) else make_rng(random_state, "random_state", "DBN.sample")
+        rng = as_rng(random_state, "random_state", "DBN.sample")
         top, dt = self.rbms[-1], self.rbms[-1].W.dtype
         if start is None:
             v = (rng.random((n, top.n_visible), dtype=dt) < 0.5).astype(dt)

@@ -25,8 +25,8 @@ import numpy as np
 from . import training
 from ._validation import check_bool, check_int, check_real, check_X
 from .ais import ais_log_partition, base_rate_bias
-from .backend import RNG, xp
-from .base import Model, check_random_state, make_rng
+from .backend import xp
+from .base import Model, as_rng, check_random_state, make_rng
 from .numerics import logsumexp, sigmoid, softplus
 
 __all__ = ["RBM", "binary_states"]
@@ -295,7 +295,7 @@ class RBM(Model):
             a_base = base_rate_bias(self._check_v(data, "log_partition").mean(axis=0))
         else:
             a_base = xp().asarray(self.a, dtype=xp().float64)
-        rng = random_state if isinstance(random_state, RNG) else make_rng(random_state, "random_state", self._name)
+        rng = as_rng(random_state, "random_state", f"{self._name}.log_partition")
         return ais_log_partition(self.W, self.a, self.b, a_base, n_betas=n_betas, n_runs=n_runs, random_state=rng)
 
     def log_likelihood(self, X):
@@ -485,6 +485,4 @@ class RBM(Model):
                        features_name="n_hidden")
 
     def _rng(self, rng):
-        if rng is None:
-            return self.rng_
-        return rng if isinstance(rng, RNG) else make_rng(rng, "rng", self._name)
+        return self.rng_ if rng is None else as_rng(rng, "rng", self._name)

@@ -94,18 +94,22 @@ def partial_fit(model, X):
     return model
 
 
-def fingerprint(X):
+def fingerprint(X, chunk=4096):
     """A short description of a data matrix that tells runs on different data apart.
 
-    Shape, dtype and four sums reduced on the device (one sync): the plain sum,
-    the sum of squares, and two sums weighted by fixed row and column patterns.
+    Shape, dtype and four float64 sums reduced on the device, ``chunk`` rows at
+    a time (no float64 copy of X), read with one sync: the plain sum, the sum
+    of squares, and two sums weighted by fixed row and column patterns.
     """
-    m = xp()
-    rows = m.cos(m.arange(X.shape[0], dtype=m.float64) * 0.7)
-    cols = m.sin(m.arange(X.shape[1], dtype=m.float64) * 1.3 + 0.5)
-    Xd = X.astype(m.float64, copy=False)
-    sums = to_numpy(m.stack([Xd.sum(), (Xd * Xd).sum(), rows @ Xd @ cols, Xd[:, ::-1].sum(axis=0) @ cols]))
-    return [int(X.shape[0]), int(X.shape[1]), str(X.dtype)] + [float(f"{s:.12g}") for s in sums]
+    m, f64 = xp(), xp().float64
+    cols = m.sin(m.arange(X.shape[1], dtype=f64) * 1.3 + 0.5)
+    total = m.zeros(4, dtype=f64)
+    for start in range(0, X.shape[0], chunk):
+        block = X[start : start + chunk].astype(f64)
+        rows = m.cos(m.arange(start, start + block.shape[0], dtype=f64) * 0.7)
+        total += m.stack([block.sum(), (block * block).sum(), rows @ block @ cols, block.sum(axis=0) @ cols[::-1]])
+    sums = to_numpy(total)
+    return [int(X.shape[0]), int(X.shape[1]), str(X.dtype)] + [float(f"{s:.10g}") for s in sums]
 
 
 # ---------------------------------------------------------------------- resuming

@@ -74,7 +74,8 @@ def test_every_kind_of_seed_is_accepted(name, seed):
 
 
 @pytest.mark.parametrize("name", NAMES)
-@pytest.mark.parametrize("seed", ["7", 7.0, True, np.random.RandomState(7)], ids=["str", "float", "bool", "RandomState"])
+@pytest.mark.parametrize("seed", ["7", 7.0, True, np.random.RandomState(7)],
+                         ids=["str", "float", "bool", "RandomState"])  # fmt: skip
 def test_other_seeds_are_a_type_error_naming_the_argument(name, seed):
     with pytest.raises(TypeError, match=rf"{name}: random_state must be an int, None, a numpy.random.Generator"):
         _models()[name].set_params(random_state=seed)
