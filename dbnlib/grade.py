@@ -281,8 +281,8 @@ def grade_notebook(path, notebook, timeout=DEFAULT_TIMEOUT, kernel_name="python3
             if any("not answered" in m for m in messages):
                 label = "MISSING"
             message = "; ".join(messages)
-            if label != "PASS" and cell_problems:
-                message += f" (note: {cell_problems[0]})"
+            if label == "MISSING" and cell_problems:  # the likelier cause of a missing answer
+                message += f" (note: {'; '.join(cell_problems)})"
             out.append(_result(ex, label, points, message, parts))
         return out
     finally:
