@@ -454,8 +454,9 @@ class MLP(Model):
                         first = (d + p) / rows.shape[0]  # the objective at the epoch's starting parameters
                     self._step(self._backward(hs, Z, Tb, grads), velocity)
                 finite = m.stack([m.isfinite(W).all() for W, _ in self.params]).all()
-                values = m.stack([m.asarray(v, dtype=m.float64) for v in (data / n, penalty / n, finite, first)])
+                values = m.stack([m.asarray(v, dtype=m.float64) for v in (data, penalty, finite, first)])
                 data, penalty, finite, first = (float(v) for v in to_numpy(values))  # the one sync
+                data, penalty = data / n, penalty / n
                 reference = first if reference is None else reference
                 if not finite or self._exploded(data + penalty, reference):
                     detail = (f"loss {data + penalty:.4g}, started at {reference:.4g}" if finite

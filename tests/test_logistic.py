@@ -23,16 +23,16 @@ def digits():
 def test_gradient_matches_finite_differences(rng, n_out):
     X = rng.normal(size=(30, 5))
     T = rng.integers(0, 2, size=(30, 1)).astype(float) if n_out == 1 else one_hot(rng.integers(0, 4, 30), 4)
-    w, w0, l2 = rng.normal(size=(5, n_out)), rng.normal(size=n_out), 0.3
-    _, dw, dw0 = loss_and_gradient(X, T, w, w0, l2)
+    w, w0, wd = rng.normal(size=(5, n_out)), rng.normal(size=n_out), 0.3
+    _, dw, dw0 = loss_and_gradient(X, T, w, w0, wd)
     eps = 1e-6
     num_w = np.zeros_like(w)
     for idx in np.ndindex(w.shape):
         e = np.zeros_like(w)
         e[idx] = eps
-        num_w[idx] = (loss_and_gradient(X, T, w + e, w0, l2)[0] - loss_and_gradient(X, T, w - e, w0, l2)[0]) / (2 * eps)
+        num_w[idx] = (loss_and_gradient(X, T, w + e, w0, wd)[0] - loss_and_gradient(X, T, w - e, w0, wd)[0]) / (2 * eps)
     num_b = np.array(
-        [(loss_and_gradient(X, T, w, w0 + e, l2)[0] - loss_and_gradient(X, T, w, w0 - e, l2)[0]) / (2 * eps)
+        [(loss_and_gradient(X, T, w, w0 + e, wd)[0] - loss_and_gradient(X, T, w, w0 - e, wd)[0]) / (2 * eps)
          for e in np.eye(n_out) * eps]
     )
     np.testing.assert_allclose(dw, num_w, rtol=1e-6, atol=1e-9)
@@ -44,10 +44,10 @@ def test_matches_scikit_learn_on_digits(digits, binary):
     X_train, X_test, y_train, y_test = digits
     if binary:
         y_train, y_test = (y_train >= 5).astype(int), (y_test >= 5).astype(int)
-    l2 = 1e-2
-    ours = dbnlib.LogisticRegression(learning_rate=1.0, n_epochs=1500, weight_decay=l2).fit(X_train, y_train)
+    wd = 1e-2
+    ours = dbnlib.LogisticRegression(learning_rate=1.0, n_epochs=1500, weight_decay=wd).fit(X_train, y_train)
     # scikit-learn minimises C * sum(loss) + ||w||^2 / 2, i.e. mean(loss) + ||w||^2 / (2 C N).
-    sk = SkLogisticRegression(C=1 / (l2 * len(y_train)), max_iter=5000, tol=1e-8).fit(X_train, y_train)
+    sk = SkLogisticRegression(C=1 / (wd * len(y_train)), max_iter=5000, tol=1e-8).fit(X_train, y_train)
     assert abs(ours.score(X_test, y_test) - sk.score(X_test, y_test)) <= 0.01
     coef = dbnlib.to_numpy(ours.coef_)
     sk_coef = sk.coef_.T

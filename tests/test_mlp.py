@@ -29,12 +29,12 @@ def _toy(output, n=8, d=4, seed=0):
 
 # --- backpropagation against finite differences ---------------------------
 
-@pytest.mark.parametrize("activation,output,hidden,l2", [
-    (a, o, h, l2) for a, o in itertools.product(("sigmoid", "tanh", "relu"), ("sigmoid", "softmax", "identity"))
-    for h in ((5,), (5, 4), (5, 4, 3)) for l2 in (0.0, 0.1)])
-def test_backprop_matches_finite_differences(activation, output, hidden, l2):
+@pytest.mark.parametrize("activation,output,hidden,wd", [
+    (a, o, h, wd) for a, o in itertools.product(("sigmoid", "tanh", "relu"), ("sigmoid", "softmax", "identity"))
+    for h in ((5,), (5, 4), (5, 4, 3)) for wd in (0.0, 0.1)])
+def test_backprop_matches_finite_differences(activation, output, hidden, wd):
     X, y = _toy(output)
-    model = MLP((4, *hidden, N_OUT[output]), activation, output, init="glorot", weight_decay=l2, random_state=1)
+    model = MLP((4, *hidden, N_OUT[output]), activation, output, init="glorot", weight_decay=wd, random_state=1)
     rng = np.random.default_rng(3)
     for _, b in model.params:  # nonzero biases keep ReLU pre-activations off the kink at 0
         b[...] = rng.normal(scale=0.5, size=b.shape)
