@@ -456,7 +456,8 @@ def __getattr__(name):
         attr = getattr(_np, name)
     except AttributeError:
         raise AttributeError(f"module 'cupy' (stand-in) has no attribute {name!r}") from None
-    return _lookup(attr)
+    globals()[name] = wrapped = _lookup(attr)  # looked up once: the next access is a plain attribute
+    return wrapped
 
 
 import importlib  # noqa: E402

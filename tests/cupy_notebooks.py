@@ -1,0 +1,101 @@
+"""Run a course notebook on the CuPy stand-in: DBNLIB_BACKEND=cupy, fresh kernel, outputs not compared.
+
+Used by ``test_cupy_notebooks_chapters.py`` and ``test_cupy_notebooks_solutions.py``
+(two files so that ``pytest -n 2 --dist loadfile`` runs them on both workers;
+with ``--dist load`` each notebook is its own test). A cell that raises fails
+the test, so a host/device slip anywhere in a chapter (``np.asarray`` of a
+device array, a NumPy operand in a device operation, ``W[...] = numpy_array``)
+fails CI although CI has no GPU. A last cell checks that the notebook really
+ran on the device backend (a ``set_backend("numpy")`` would hide every slip).
+"""
+
+import os
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+STANDIN = Path(__file__).resolve().parent / "cupy_standin"
+
+# Slips known when this harness was written (issue 11); each is an xfail(strict=False)
+# that turns into a pass once the notebook is fixed. Keys: notebook path from the root.
+_SET_WEIGHTS = "NumPy values assigned into device parameters with W[...] = ...; use the model's set_weights"
+KNOWN_SLIPS = {
+    "chapters/01_logistic_regression.ipynb": "cell 8: t * np.log(dbnlib.sigmoid(X @ w + w0)) mixes the NumPy t "
+                                             "with a device array; cell 23 passes l2= (now weight_decay=)",
+    "chapters/02_neural_networks.ipynb": f"cells 3, 11, 21: {_SET_WEIGHTS}; cells 5, 7: NumPy inputs @ device weights",
+    "chapters/03_backpropagation.ipynb": f"cell 5: {_SET_WEIGHTS}; cell 11: NumPy X @ device W in dbnlib.sigmoid",
+    "chapters/05_rbm.ipynb": f"cell 13: rbm.W[...], rbm.a[...], rbm.b[...] = W, a, b ({_SET_WEIGHTS})",
+    "chapters/06_contrastive_divergence.ipynb": f"cell 3: teacher.W[...] = rng.normal(...) ({_SET_WEIGHTS})",
+    "chapters/07_dbn.ipynb": "cell 1 calls set_backend('numpy'), so the chapter never runs on the GPU; cells 11 and 30 "
+                             "use to_mlp(l2=) and sample(gibbs_steps=), names the library no longer has",
+    "chapters/08_gpu.ipynb": "cell 3 ends with set_backend('numpy'), so the rest of the chapter never runs on the GPU",
+    "solutions/01_logistic_regression.ipynb": "cells 14, 18: the reference feeds NumPy arrays into device arithmetic "
+                                              "(dbnlib.logistic.loss_and_gradient)",
+    "solutions/02_neural_networks.ipynb": f"cells 6, 14: the reference builds its MLP with {_SET_WEIGHTS}",
+    "solutions/03_backpropagation.ipynb": f"cell 10: the reference's W[...] = W_new ({_SET_WEIGHTS})",
+    "solutions/04_deep_networks.ipynb": f"cell 14 (exercise 4.3): {_SET_WEIGHTS}",
+    "solutions/05_rbm.ipynb": f"cells 6-22: reference_rbm(W, a, b) fills its RBM with {_SET_WEIGHTS}",
+    "solutions/06_contrastive_divergence.ipynb": f"cells 6-22: reference_rbm(W, a, b) fills its RBM with {_SET_WEIGHTS}",
+    "solutions/07_dbn.ipynb": "calls set_backend('numpy'), so the notebook never runs on the GPU",
+}
+
+_FIRST = """\
+import cupy, dbnlib
+assert getattr(cupy, "__standin__", False), "the CuPy stand-in is not the cupy module here"
+assert dbnlib.get_backend() == "cupy", dbnlib.backend_info()
+cupy.reset_counts()"""
+
+_LAST = """\
+import cupy, dbnlib
+assert dbnlib.get_backend() == "cupy", (
+    "the notebook left the CuPy backend (set_backend('numpy')?), so its GPU path was never run: "
+    + str(dbnlib.backend_info()))
+print("stand-in counts:", cupy.counts())"""
+
+
+def notebooks(folder):
+    """pytest params, one per notebook in ``folder``, with the known slips as non-strict xfails."""
+    params = []
+    for path in sorted((ROOT / folder).glob("*.ipynb")):
+        rel = path.relative_to(ROOT).as_posix()
+        marks = [pytest.mark.slow]
+        if rel in KNOWN_SLIPS:
+            marks.append(pytest.mark.xfail(reason=KNOWN_SLIPS[rel], strict=False))
+        params.append(pytest.param(rel, id=path.stem, marks=marks))
+    return params
+
+
+def describe_error(rel, nb):
+    """One line: the notebook, the first cell whose output is an error (numbered as in the file), the error."""
+    for i, cell in enumerate(nb.cells):
+        err = next((o for o in cell.get("outputs", []) if o.get("output_type") == "error"), None)
+        if cell.cell_type == "code" and err is not None:
+            where = "the stand-in check" if i == 0 else "the backend check" if i == len(nb.cells) - 1 else f"cell {i - 1}"
+            first = cell.source.strip().splitlines()[0] if cell.source.strip() else ""
+            return f"{rel}, {where} ({first[:60]!r}): {err['ename']}: {err['evalue'][:400]}"
+    return f"{rel}: the kernel failed without a cell error"
+
+
+def run_on_standin(rel, monkeypatch, timeout=600):
+    """Execute notebook ``rel`` in a fresh kernel on the stand-in; fail with the cell and its error."""
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
+    path = ROOT / rel
+    nb = nbformat.read(path, as_version=4)
+    nb.cells.insert(0, nbformat.v4.new_code_cell(_FIRST))
+    nb.cells.append(nbformat.v4.new_code_cell(_LAST))
+    monkeypatch.setenv("DBNLIB_BACKEND", "cupy")
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(STANDIN), str(ROOT), os.environ.get("PYTHONPATH", "")]))
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        monkeypatch.setenv(var, "1")
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                            resources={"metadata": {"path": str(path.parent)}})  # fmt: skip
+    try:
+        client.execute()
+    except CellExecutionError:
+        pytest.fail(describe_error(rel, nb), pytrace=False)
+    return nb.cells[-1].outputs
