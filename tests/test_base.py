@@ -130,3 +130,29 @@ def test_predicting_before_fit_is_a_not_fitted_error(name):
 def test_the_same_hyperparameter_checks_everywhere(name, kwargs, error, message):
     with pytest.raises(error, match=rf"{name}: {message}"):
         _models()[name].set_params(**kwargs)
+
+
+def test_the_model_modules_import_in_the_books_order_without_cycles():
+    import ast
+    import pathlib
+
+    folder = pathlib.Path(dbnlib.__file__).parent
+    graph = {}
+    for path in folder.glob("*.py"):
+        tree = ast.parse(path.read_text())
+        imported = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.level == 1:  # from .x import y / from . import x
+                imported |= {node.module.split(".")[0]} if node.module else {a.name for a in node.names}
+        graph[path.stem] = imported
+    order = ["backend", "numerics", "logistic", "mlp", "rbm", "training", "ais", "gbrbm", "dbn"]
+    assert "gbrbm" not in graph["rbm"]  # the Gaussian variant subclasses the RBM; the RBM does not import it
+    assert "rbm" not in graph["training"]  # training works on the model it is given
+    for i, module in enumerate(order):  # a model module imports only what the book has shown before it
+        later = set(order[i + 1 :]) - ({"training", "ais"} if module == "rbm" else set())
+        assert not graph[module] & later, f"{module} imports {graph[module] & later}"
+
+    def reaches(start, goal, seen=()):
+        return any(n == goal or (n not in seen and reaches(n, goal, (*seen, n))) for n in graph.get(start, ()))
+
+    assert not [m for m in graph if m != "__init__" and reaches(m, m)], "an import cycle inside dbnlib"
