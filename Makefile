@@ -71,8 +71,8 @@ RELEASE ?= release
 release: $(STAMP) ## write the learners' notebooks and checks.json for a class into $(RELEASE)/
 	$(BIN)/python tools/make_exercises.py --release $(RELEASE)
 
-execute: $(STAMP) ## re-run the notebooks whose sources or dbnlib changed and save their outputs
-	$(BIN)/python tools/execute_notebooks.py chapters/*.ipynb solutions/*.ipynb
+execute: $(STAMP) ## re-run the notebooks whose cells or dbnlib changed, save their outputs (FORCE=1: all)
+	$(BIN)/python tools/execute_notebooks.py $(if $(FORCE),--force) chapters/*.ipynb solutions/*.ipynb
 	$(BIN)/python tools/make_exercises.py
 
 experiments: $(STAMP) ## re-run the long experiments whose results chapters read from chapters/results/
