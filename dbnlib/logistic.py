@@ -261,7 +261,8 @@ class LogisticRegression(Model):
         reference = float(sum(self._terms(X, T)))  # the starting objective, for the explosion test
         epoch0 = self.history_["epoch"][-1] if self.history_["epoch"] else 0
         with np.errstate(over="ignore", invalid="ignore"):
-            for epoch in self._progress(range(epoch0 + 1, epoch0 + n_epochs + 1), desc="LogisticRegression"):
+            bar = self._progress(range(epoch0 + 1, epoch0 + n_epochs + 1), desc="LogisticRegression")
+            for epoch in bar:
                 order = m.asarray(self._rng.permutation(n)) if bs < n else None
                 for start in range(0, n, bs):
                     idx = slice(None) if order is None else order[start : start + bs]
@@ -275,6 +276,7 @@ class LogisticRegression(Model):
                 self.history_["epoch"].append(epoch)
                 self.history_["loss"].append(data)
                 self.history_["penalty"].append(penalty)
+                bar.set_postfix(loss=f"{data + penalty:.4g}")
         return self
 
     def _check_input(self, X, where):

@@ -332,10 +332,13 @@ class MLP(Model):
         X : array-like of shape (n_samples, layer_sizes[0])
         y : array-like of shape (n_samples,), or (n_samples, n_out) for identity and multi-unit sigmoid
         """
-        return sum(self.loss_terms(X, y, where="MLP.loss"))
+        return sum(self._loss_terms(X, y, "MLP.loss"))
 
-    def loss_terms(self, X, y, where="MLP.loss_terms"):
+    def loss_terms(self, X, y):
         """``(data, penalty)``: the mean loss over rows and ``0.5 * weight_decay * sum_l ||W_l||^2``, floats."""
+        return self._loss_terms(X, y, "MLP.loss_terms")
+
+    def _loss_terms(self, X, y, where):
         X = self._check_X(X, where)
         T = self._targets(y, where, X.shape[0])
         _, Z = self._forward(X)
@@ -441,7 +444,8 @@ class MLP(Model):
         epoch0 = self.history_["epoch"][-1] if self.history_["epoch"] else 0
         # Overflow on a diverging run is caught below, once per epoch.
         with np.errstate(over="ignore", invalid="ignore"):
-            for epoch in self._progress(range(epoch0 + 1, epoch0 + n_epochs + 1), desc="MLP"):
+            bar = self._progress(range(epoch0 + 1, epoch0 + n_epochs + 1), desc="MLP")
+            for epoch in bar:
                 order = m.asarray(self._rng.permutation(n))
                 data = penalty = first = None
                 for start in range(0, n, self.batch_size):
@@ -466,6 +470,7 @@ class MLP(Model):
                 self.history_["epoch"].append(epoch)
                 self.history_["loss"].append(data)
                 self.history_["penalty"].append(penalty)
+                bar.set_postfix(loss=f"{data + penalty:.4g}")
         return self
 
     def _parameter_arrays(self):
