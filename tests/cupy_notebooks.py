@@ -26,6 +26,8 @@ KNOWN_SLIPS = {
                                              "with a device array; cell 23 passes l2= (now weight_decay=)",
     "chapters/02_neural_networks.ipynb": f"cells 3, 11, 21: {_SET_WEIGHTS}; cells 5, 7: NumPy inputs @ device weights",
     "chapters/03_backpropagation.ipynb": f"cell 5: {_SET_WEIGHTS}; cell 11: NumPy X @ device W in dbnlib.sigmoid",
+    "chapters/04_deep_networks.ipynb": "cells 16, 19, 21: MLP.layer_gradient_norms returns a device array, which the "
+                                       "chapter hands to np.allclose, ax.plot and np.array",
     "chapters/05_rbm.ipynb": f"cell 13: rbm.W[...], rbm.a[...], rbm.b[...] = W, a, b ({_SET_WEIGHTS})",
     "chapters/06_contrastive_divergence.ipynb": f"cell 3: teacher.W[...] = rng.normal(...) ({_SET_WEIGHTS})",
     "chapters/07_dbn.ipynb": "cell 1 calls set_backend('numpy'), so the chapter never runs on the GPU; cells 11 and 30 "
