@@ -441,6 +441,15 @@ class RBM(Model):
             )
         return "visible" if self.n_visible < self.n_hidden else "hidden"
 
+    def _exact_terms(self):
+        """The work of one exact sum, 2^units x the other layer's size; inf when it cannot be done."""
+        try:
+            layer = self._enumerated_layer()
+        except ValueError:
+            return float("inf")
+        units, other = (self.n_visible, self.n_hidden) if layer == "visible" else (self.n_hidden, self.n_visible)
+        return 2**units * other
+
     def _enumerate(self, chunk=4096):
         """Yield (log p*(state), v part, h part) in float64 for every state of the enumerated layer.
 

@@ -25,7 +25,6 @@ __all__ = ["HISTORY_KEYS", "fit", "fingerprint", "partial_fit"]
 
 HISTORY_KEYS = ("epoch", "reconstruction_error", "pseudo_log_likelihood", "free_energy_gap", "log_likelihood",
                 "seconds")  # fmt: skip
-_MAX_EXACT_UNITS = 20
 _CHEAP_EXACT_TERMS = 2**25  # monitor the exact log-likelihood while 2^units * other layer <= this
 _MONITOR_ROWS = 256  # rows of the training (and validation) data the per-epoch monitors look at
 _MAX_ABS_WEIGHT = 1e3  # weights beyond this mean training has diverged
@@ -255,11 +254,8 @@ def _record(model, X, X_val, seconds):
     if X_val is not None:
         gap = float(model._free_energy(_rows(X_val, _MONITOR_ROWS)).mean() - model._free_energy(X_mon).mean())
     hist["free_energy_gap"].append(gap)
-    units, other = sorted((model.n_visible, model.n_hidden))
-    if not model._binary_visible:
-        units, other = model.n_hidden, model.n_visible
-    cheap = units <= _MAX_EXACT_UNITS and 2**units * other <= _CHEAP_EXACT_TERMS
-    hist["log_likelihood"].append(model._exact_log_likelihood(X) if cheap else None)
+    hist["log_likelihood"].append(model._exact_log_likelihood(X) if model._exact_terms() <= _CHEAP_EXACT_TERMS
+                                  else None)  # fmt: skip
     hist["seconds"].append(seconds)
 
 
