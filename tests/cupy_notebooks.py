@@ -1,8 +1,9 @@
 """Run a course notebook on the CuPy stand-in: DBNLIB_BACKEND=cupy, fresh kernel, outputs not compared.
 
-Used by ``test_cupy_notebooks_chapters.py`` and ``test_cupy_notebooks_solutions.py``
-(two files so that ``pytest -n 2 --dist loadfile`` runs them on both workers;
-with ``--dist load`` each notebook is its own test). A cell that raises fails
+Used by ``test_cupy_notebooks_a.py`` (chapters 1-3 and the solutions) and
+``test_cupy_notebooks_b.py`` (chapters 4-8): two files of about equal cost (4-5
+minutes each on one CI core), so that ``make test``'s ``-n 2 --dist loadfile``
+runs them on both workers; with ``--dist load`` each notebook is its own test. A cell that raises fails
 the test, so a host/device slip anywhere in a chapter (``np.asarray`` of a
 device array, a NumPy operand in a device operation, ``W[...] = numpy_array``)
 fails CI although CI has no GPU. A last cell checks that the notebook really
@@ -57,15 +58,18 @@ assert dbnlib.get_backend() == "cupy", (
 print("stand-in counts:", cupy.counts())"""
 
 
-def notebooks(folder):
-    """pytest params, one per notebook in ``folder``, with the known slips as non-strict xfails."""
+def notebooks(folder, first=1, last=99):
+    """pytest params, one per notebook ``NN_*.ipynb`` in ``folder`` with ``first <= NN <= last``,
+    with the known slips as non-strict xfails."""
     params = []
     for path in sorted((ROOT / folder).glob("*.ipynb")):
+        if not first <= int(path.name.split("_")[0]) <= last:
+            continue
         rel = path.relative_to(ROOT).as_posix()
         marks = [pytest.mark.slow]
         if rel in KNOWN_SLIPS:
             marks.append(pytest.mark.xfail(reason=KNOWN_SLIPS[rel], strict=False))
-        params.append(pytest.param(rel, id=path.stem, marks=marks))
+        params.append(pytest.param(rel, id=f"{folder}/{path.stem}", marks=marks))
     return params
 
 
