@@ -216,7 +216,7 @@ def grade_notebook(path, notebook, timeout=DEFAULT_TIMEOUT, kernel_name="python3
     list of dict
         One entry per exercise of the manifest, in its order: ``id``,
         ``title``, ``points`` (never above ``total``), ``total``, ``status``
-        (PASS, PARTIAL, FAIL, ERROR, TIMEOUT or MISSING), ``message`` and
+        (PASS, PARTIAL, FAIL, ERROR, TIMEOUT, MISSING or TAMPERED), ``message`` and
         ``parts`` (passed/total/message of each visible or hidden part).
 
     Raises
@@ -235,12 +235,27 @@ def grade_notebook(path, notebook, timeout=DEFAULT_TIMEOUT, kernel_name="python3
     kernel = _Kernel(workdir or Path(path).parent, kernel_name)
     results_dir = Path(tempfile.mkdtemp(prefix="dbnlib-grade-"))
     try:
-        good, cell_problems = [], []
+        good, cell_problems, baseline = [], [], {}
+
+        def take_baseline():
+            # Before any learner code: the identities of dbnlib's and NumPy's functions.
+            path = str(results_dir / f"{secrets.token_hex(16)}.json")
+            code = (f"def __dbnlib_baseline():\n    import types\n    m = types.ModuleType('dbnlib_grading_base')\n"
+                    f"    exec(compile({trusted!r}, 'dbnlib/grading.py', 'exec'), m.__dict__)\n"
+                    f"    m._baseline({path!r})\n__dbnlib_baseline()\ndel __dbnlib_baseline\n")
+            status, message = kernel.run(code, max(timeout, 60))
+            if status != "ok":
+                raise GradingError(f"the grader's set-up failed in the kernel: {message}")
+            baseline.clear()
+            baseline.update(json.loads(Path(path).read_text(encoding="utf-8")))
 
         def replay():
+            take_baseline()
             for k in good:
                 if kernel.run(cells[k], timeout)[0] != "ok":
                     break
+
+        take_baseline()
 
         for k, source in enumerate(cells):
             restarts = kernel.restarts
@@ -272,6 +287,13 @@ def grade_notebook(path, notebook, timeout=DEFAULT_TIMEOUT, kernel_name="python3
                 label = {"timeout": "TIMEOUT", "dead": "ERROR"}.get(status, "ERROR")
                 note = f"the check {message or 'did not report'}"
                 out.append(_result(ex, label, 0, note))
+                continue
+            fingerprint = data.get("fingerprint", {})
+            replaced = sorted(k for k in baseline if fingerprint.get(k) != baseline[k])
+            if replaced:
+                shown = ", ".join(replaced[:3]) + (f" and {len(replaced) - 3} more" if len(replaced) > 3 else "")
+                out.append(_result(ex, "TAMPERED", 0, f"your code replaced {shown}; the checks compare with those "
+                                   "functions, so they cannot be trusted and this exercise scores 0"))
                 continue
             parts = data["parts"]
             points = sum(min(max(int(p["passed"]), 0), d["points"]) for p, d in zip(parts, ex["parts"]))

@@ -378,6 +378,43 @@ def check(exercise, path=None):
 
 # --- the grader's entry point (runs in its own copy of this module) --------------------
 
+_WATCHED = ("dbnlib", "numpy")
+# The learner's own copy of the grading modules: replacing them changes nothing.
+_UNWATCHED = ("dbnlib.grading", "dbnlib.grade", "dbnlib.grading_manifest")
+
+
+def _fingerprint():
+    """The identity of every function and class that dbnlib's and NumPy's modules hold.
+
+    The grader takes it before the learner's cells run and again with each
+    exercise: an answer that replaced ``dbnlib.sigmoid`` (so that the reference
+    agrees with it) or ``numpy.isclose`` changes it.
+    """
+    out = {}
+    for name, mod in list(sys.modules.items()):
+        if mod is None or name.split(".")[0] not in _WATCHED or name in _UNWATCHED:
+            continue
+        for attr, value in list(getattr(mod, "__dict__", {}).items()):
+            if callable(value) and not attr.startswith("__"):
+                out[f"{name}.{attr}"] = id(value)
+    return out
+
+
+def _write_json(path, data):
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(data, fh)
+    os.replace(tmp, path)
+
+
+def _baseline(path):
+    """Import dbnlib (and the modules it loads), then write their fingerprint to ``path``.
+
+    The grader calls it before any learner code runs.
+    """
+    importlib.import_module("dbnlib")
+    _write_json(path, _fingerprint())
+
 def _grade_exercise(notebook, exercise, user_ns, result_path, nonce):
     """Run every part of one exercise, visible and hidden, and write the results to ``result_path``."""
     global _RECORDER
@@ -405,7 +442,4 @@ def _grade_exercise(notebook, exercise, user_ns, result_path, nonce):
         else:
             results.append(dict(hidden=bool(part.get("hidden")), passed=0, total=part["points"],
                                 message=message or "the check reported nothing"))
-    tmp = result_path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump({"nonce": nonce, "parts": results}, fh)
-    os.replace(tmp, result_path)
+    _write_json(result_path, {"nonce": nonce, "parts": results, "fingerprint": _fingerprint()})

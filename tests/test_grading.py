@@ -333,6 +333,17 @@ def test_the_grader_defeats_each_attack(tmp_path):
     assert all(r["points"] <= r["total"] for r in rows.values())
 
 
+@pytest.mark.slow
+def test_replacing_a_dbnlib_function_is_caught(tmp_path):
+    """An answer that makes the reference agree with it, by replacing the reference."""
+    answers = {"def cross_entropy(y, t):": "def cross_entropy(y, t):\n    return 0.0"}
+    cheat = "import dbnlib\ndbnlib.binary_cross_entropy = lambda y, t: 0.0"
+    path = _learner_notebook(tmp_path, NB01, answers, extra=[cheat])
+    rows = grade.grade_notebook(path, _entry(NB01), timeout=20)
+    assert all(r["status"] == "TAMPERED" and r["points"] == 0 for r in rows), rows
+    assert "replaced dbnlib.binary_cross_entropy" in rows[1]["message"]
+
+
 LOOP = ("import time\n"
         "while True:\n"
         "    try:\n"
