@@ -11,6 +11,7 @@ ran on the device backend (a ``set_backend("numpy")`` would hide every slip).
 """
 
 import os
+import re
 from pathlib import Path
 
 import nbformat
@@ -73,6 +74,17 @@ def notebooks(folder, first=1, last=99):
     return params
 
 
+def _slip_line(traceback):
+    """The deepest traceback line outside the stand-in: where the host/device slip happened."""
+    frame, last = "", ""
+    for line in (ln.strip() for t in traceback for ln in t.splitlines()):
+        if line.startswith(("File ", "Cell In")):
+            frame = line
+        elif line.startswith("---->") and "cupy_standin" not in frame:
+            last = f"{frame.split(',')[0]}: {line[5:].strip()}"
+    return f" at {last[:200]!r}" if last else ""
+
+
 def describe_error(rel, nb):
     """One line: the notebook, the first cell whose output is an error (numbered as in the file), the error."""
     for i, cell in enumerate(nb.cells):
@@ -80,7 +92,9 @@ def describe_error(rel, nb):
         if cell.cell_type == "code" and err is not None:
             where = "the stand-in check" if i == 0 else "the backend check" if i == len(nb.cells) - 1 else f"cell {i - 1}"
             first = cell.source.strip().splitlines()[0] if cell.source.strip() else ""
-            return f"{rel}, {where} ({first[:60]!r}): {err['ename']}: {err['evalue'][:400]}"
+            tb = [re.sub(r"\x1b\[[0-9;]*m", "", t) for t in err.get("traceback", [])]
+            at = _slip_line(tb)
+            return f"{rel}, {where} ({first[:60]!r}){at}: {err['ename']}: {err['evalue'][:400]}"
     return f"{rel}: the kernel failed without a cell error"
 
 
@@ -102,6 +116,9 @@ def run_on_standin(rel, monkeypatch, timeout=600):
                             resources={"metadata": {"path": str(path.parent)}})  # fmt: skip
     try:
         client.execute()
+        failed = False
     except CellExecutionError:
+        failed = True  # reported below, outside the handler, so the message is not buried under the traceback
+    if failed:
         pytest.fail(describe_error(rel, nb), pytrace=False)
     return nb.cells[-1].outputs
