@@ -9,7 +9,7 @@ own, from the grader's private copy of ``dbnlib.grading``. Results come back
 through a file whose name the learner's code never saw. An exercise whose
 answer is missing scores 0 of its points; a loop or a dead kernel costs its
 own exercise: the kernel is restarted, the learner's cells that worked are run
-again, and grading goes on.
+again, and grading goes on. From the command line::
 
     dbnlib-grade                                  # exercises/*.ipynb, a table, grade_report.json
     dbnlib-grade --class SUBMISSIONS --csv grades.csv -j 2
@@ -264,7 +264,8 @@ def grade_notebook(path, notebook, timeout=DEFAULT_TIMEOUT, kernel_name="python3
                 good.append(k)
             else:
                 first = source.strip().splitlines()[0][:60]
-                cell_problems.append(f"your cell starting `{first}` {message if status != 'error' else 'raised ' + message}")
+                what = "raised " + message if status == "error" else message
+                cell_problems.append(f"your cell starting `{first}` {what}")
                 if kernel.restarts != restarts:
                     replay()
         out = []
@@ -470,7 +471,8 @@ def main(argv=None):
                 parser.error(f"--only must name an exercise of the manifest, got {args.only!r}")
         if args.klass:
             results = grade_class(args.klass, manifest, args.csv, args.feedback, args.jobs, args.timeout)
-            print(f"grades written to {args.csv}; feedback in {Path(args.feedback or Path(args.csv).parent / 'feedback')}")
+            feedback = Path(args.feedback or Path(args.csv).parent / "feedback")
+            print(f"grades written to {args.csv}; feedback in {feedback}")
             return 1 if any(r is None for r in results.values()) else 0
         paths = [Path(p) for p in args.notebooks] or sorted(Path("exercises").glob("*.ipynb"))
         by_name = {nb["notebook"]: nb for nb in manifest["notebooks"]}

@@ -83,7 +83,9 @@ def _check_call(source, where):
     call = last.value if isinstance(last, ast.Expr) else None
     name = getattr(getattr(call, "func", None), "attr", getattr(getattr(call, "func", None), "id", None))
     if not isinstance(call, ast.Call) or name not in CHECK_CALLS:
-        raise ManifestError(f"{where}: a check cell must end with grading.check_function(...) or grading.check_tests(...)")
+        raise ManifestError(
+            f"{where}: a check cell must end with grading.check_function(...) or grading.check_tests(...)"
+        )
     try:
         ex_id, title = (ast.literal_eval(a) for a in call.args[:2])
     except (ValueError, TypeError):

@@ -179,7 +179,8 @@ def test_manifest_covers_every_exercise_with_its_points():
         assert len(nb["exercises"]) >= 4
         for ex in nb["exercises"]:
             assert ex["points"] == sum(p["points"] for p in ex["parts"]) > 0 and ex["answers"]
-    hidden = [ex["id"] for nb in MANIFEST["notebooks"] for ex in nb["exercises"] if any(p["hidden"] for p in ex["parts"])]
+    hidden = [ex["id"] for nb in MANIFEST["notebooks"] for ex in nb["exercises"]
+              if any(p["hidden"] for p in ex["parts"])]
     assert hidden, "at least one exercise shows the hidden-check format"
     visible = json.loads((ROOT / "exercises" / "checks.json").read_text())
     assert not any(p["hidden"] for nb in visible["notebooks"] for ex in nb["exercises"] for p in ex["parts"])
@@ -373,7 +374,8 @@ def test_a_class_run(tmp_path):
     subs = tmp_path / "submissions"
     for name in [p.name for p in SOLUTIONS]:
         _learner_notebook(subs / "ada_right", name)
-    wrong = {"def cross_entropy(y, t):": _solution_cells(NB01)["def cross_entropy(y, t):"].replace("-np.mean", "np.mean")}
+    right = _solution_cells(NB01)["def cross_entropy(y, t):"]
+    wrong = {"def cross_entropy(y, t):": right.replace("-np.mean", "np.mean")}  # the sign flipped
     _learner_notebook(subs / "bob_wrong", NB01, wrong)
     for path in SOLUTIONS[1:]:  # the rest untouched
         shutil.copy(ROOT / "exercises" / path.name, subs / "bob_wrong" / path.name)

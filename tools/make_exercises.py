@@ -23,7 +23,6 @@ import hashlib
 import importlib.util
 import json
 import os
-import re
 import sys
 import tempfile
 from pathlib import Path
@@ -43,7 +42,8 @@ def _load_format():
 
 _fmt = _load_format()
 BEGIN, END, ManifestError, stub = _fmt.BEGIN, _fmt.END, _fmt.ManifestError, _fmt.stub
-exercise_notebook, notebook_manifest, visible_manifest = _fmt.exercise_notebook, _fmt.notebook_manifest, _fmt.visible_manifest
+exercise_notebook, notebook_manifest = _fmt.exercise_notebook, _fmt.notebook_manifest
+visible_manifest = _fmt.visible_manifest
 
 __all__ = ["BEGIN", "END", "build", "make_exercise", "stub"]
 
