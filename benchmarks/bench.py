@@ -79,8 +79,7 @@ def describe_machine(gpu):
         import cupy
 
         if getattr(cupy, "__standin__", False):
-            lines.append("- GPU: none; the CuPy stand-in of tests/cupy_standin (a rehearsal: times are CPU times)")
-            return "\n".join(lines)
+            lines.append("- no GPU: the CuPy stand-in of tests/cupy_standin (a rehearsal; its times are CPU times)")
         props = cupy.cuda.runtime.getDeviceProperties(0)
         name = props["name"].decode() if isinstance(props["name"], bytes) else props["name"]
         lines.append(f"- GPU: {name}, CuPy {cupy.__version__}, CUDA runtime {cupy.cuda.runtime.runtimeGetVersion()}")
@@ -307,9 +306,35 @@ def main(argv=None):
     if args.gpu:
         header += " CPU CD-1 s | CPU floor s | CPU/GPU (dbnlib) |"
     lines = [header, "|" + "---|" * (header.count("|") - 1)]
+    kind = "standin" if args.standin else "gpu" if args.gpu else "cpu"
+    out = Path(args.out) if args.out else HERE / "results" / f"{datetime.date.today().isoformat()}-{kind}.md"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    machine, records, extra = describe_machine(args.gpu), [], []
+
+    def write(**more):
+        text = "\n".join([
+            f"# Benchmark: {kind.upper()}{' (quick)' if args.quick else ''}",
+            "",
+            "Made by `python benchmarks/bench.py" + (" --standin" if args.standin else " --gpu" if args.gpu else "")
+            + (" --quick" if args.quick else "") + "`." + ("" if more else " (incomplete: the run did not finish)"),
+            "",
+            "## Machine",
+            "",
+            machine,
+            "",
+            f"## RBM epoch: V={V}, {rows:,} rows, float32 (best of {repeat})",
+            "",
+            *lines,
+            *extra,
+            "",
+        ])  # fmt: skip
+        out.write_text(text)
+        out.with_suffix(".json").write_text(json.dumps(dict(
+            kind=kind, quick=args.quick, machine=machine, backend=dbnlib.get_backend(), rows=rows, repeat=repeat,
+            rbm=records, complete=bool(more), **more), indent=1) + "\n")  # fmt: skip
+
     print(f"RBM epoch, V={V}, {rows:,} rows, float32, backend {dbnlib.get_backend()}", flush=True)
     print(header, flush=True)
-    records = []
     for H, B in sizes:
         r = rbm_rows(xp, rows, H, B, args.gpu, repeat, timer)
         if args.gpu:
@@ -326,38 +351,16 @@ def main(argv=None):
         line = "| " + " | ".join(cells) + " |"
         lines.append(line)
         print(line, flush=True)
+        write()  # after every row, so that a run cut short by a time limit still leaves its table
     t_mlp, t_dbn = mlp_and_dbn(xp, rows, timer, repeat if not args.quick else 1)
-    extra = [
+    extra += [
         "",
         f"- MLP 784-500-500-2000-10, one epoch of minibatch SGD (B=100, momentum), {rows:,} rows: {t_mlp:.3f} s",
         f"- DBN 784-500-500-2000, one pre-training epoch per layer (B=100, CD-1), {rows:,} rows: {t_dbn:.3f} s",
     ]
     for line in extra[1:]:
         print(line, flush=True)
-    kind = "standin" if args.standin else "gpu" if args.gpu else "cpu"
-    out = Path(args.out) if args.out else HERE / "results" / f"{datetime.date.today().isoformat()}-{kind}.md"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    text = "\n".join([
-        f"# Benchmark: {kind.upper()}{' (quick)' if args.quick else ''}",
-        "",
-        "Made by `python benchmarks/bench.py" + (" --standin" if args.standin else " --gpu" if args.gpu else "")
-        + (" --quick" if args.quick else "") + "`.",
-        "",
-        "## Machine",
-        "",
-        describe_machine(args.gpu),
-        "",
-        f"## RBM epoch: V={V}, {rows:,} rows, float32 (best of {repeat})",
-        "",
-        *lines,
-        *extra,
-        "",
-    ])  # fmt: skip
-    out.write_text(text)
-    out.with_suffix(".json").write_text(json.dumps(dict(
-        kind=kind, quick=args.quick, machine=describe_machine(args.gpu), backend=dbnlib.get_backend(),
-        rows=rows, repeat=repeat, rbm=records, mlp_epoch_s=t_mlp, dbn_pretrain_epoch_s=t_dbn,
-    ), indent=1) + "\n")  # fmt: skip
+    write(mlp_epoch_s=t_mlp, dbn_pretrain_epoch_s=t_dbn)
     print(f"written to {out.relative_to(Path.cwd()) if out.is_relative_to(Path.cwd()) else out}")
     return 0
 
