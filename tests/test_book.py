@@ -76,7 +76,9 @@ def test_every_toc_page_is_built_and_in_the_navigation(site):
     assert f'url={toc_files()[0]}.html' in (site / "index.html").read_text()
     parser = Titles()
     parser.feed((site / f"{toc_files()[0]}.html").read_text())
-    nav = [(h, " ".join(t.split())) for h, t in parser.links]
+    # Sphinx's smart quotes turn ' into a typographic apostrophe in the navigation
+    nav = [(h, " ".join(t.replace("\u2019", "'").replace("\u201c", '"').replace("\u201d", '"').split()))
+           for h, t in parser.links]
     for f in toc_files():
         assert (site / f"{f}.html").exists(), f"{f}.html was not built"
     nav_text = " | ".join(t for _, t in nav)
@@ -213,3 +215,18 @@ def test_a_chapter_style_cross_reference_resolves_to_the_entry(site):
             r'<code class="xref py py-func[^"]*"><span class="pre">dbnlib\.sigmoid\(\)</span>',
             html,
         ), f"{page}: {{py:func}}`dbnlib.sigmoid` did not become a link to its entry"
+
+
+# ---------------------------------------------------------------- make help
+
+def test_make_help_lists_every_target_with_one_line():
+    # `make help` is generated from the `## ` comments, so a target without one
+    # is missing from it; this test names which.
+    makefile = (ROOT / "Makefile").read_text()
+    phony = re.search(r"^\.PHONY:(.*)$", makefile, flags=re.M).group(1).split()
+    res = subprocess.run(["make", "--no-print-directory", "-C", str(ROOT), "help"], capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    listed = dict(re.findall(r"^  make (\S+)\s+(.+)$", res.stdout, flags=re.M))
+    missing = [t for t in phony if t not in listed]
+    assert not missing, f"targets without a '## ' line in the Makefile: {missing}\n{res.stdout}"
+    assert all(len(d) > 10 for d in listed.values()), listed

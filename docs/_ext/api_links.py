@@ -10,6 +10,13 @@ broken reference, which ``--nitpick`` turns into an error.
 """
 
 import importlib
+import re
+
+# |z|, |w|, |W_ij| in a docstring are absolute values written as plain text;
+# rST would read them as substitution references (which dbnlib never defines)
+# and fail the build. Outside ``literals`` they are shown as ``|z|``.
+_ABS = re.compile(r"(?<![\w`|\\])\|([^|\s`][^|`\n]*?[^|\s`]|[^|\s`])\|(?![\w`|])")
+_LITERAL = re.compile(r"(``.+?``)")
 
 
 def _defined_at(target):
@@ -60,6 +67,14 @@ def resolve(app, env, node, contnode):
     return None
 
 
+def absolute_values_as_literals(app, what, name, obj, options, lines):
+    for i, line in enumerate(lines):
+        parts = _LITERAL.split(line)
+        lines[i] = "".join(part if k % 2 else _ABS.sub(r"``|\1|``", part) for k, part in enumerate(parts))
+
+
 def setup(app):
     app.connect("missing-reference", resolve)
+    # before napoleon (priority 500), so its sections see the same text
+    app.connect("autodoc-process-docstring", absolute_values_as_literals, priority=400)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
