@@ -28,7 +28,10 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP) ## create .venv/ and install the course at the locked versions
 
-lock: $(STAMP) ## rewrite constraints.txt from the versions installed in .venv/
+# No $(STAMP) prerequisite: a deliberate upgrade of .venv must not be undone by
+# reinstalling the old lock before it is rewritten.
+lock: ## rewrite constraints.txt from the versions installed in .venv/
+	@test -x $(BIN)/python || { echo "No .venv yet: run 'make install' first."; exit 1; }
 	$(BIN)/python tools/lock_env.py
 
 book: $(STAMP) ## build the website into _build/html/ and print where it is

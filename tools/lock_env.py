@@ -76,7 +76,11 @@ def main(argv=None):
     installed = closure()
     if not args.check:
         lines = [f"{name}=={version}" for name, version in sorted(installed.values(), key=lambda t: t[0].lower())]
-        LOCK.write_text(HEADER + "\n".join(lines) + "\n")
+        text = HEADER + "\n".join(lines) + "\n"
+        if LOCK.exists() and LOCK.read_text() == text:
+            print(f"{LOCK.relative_to(ROOT)} is up to date: {len(lines)} pinned distributions")
+            return 0
+        LOCK.write_text(text)  # only when it changed: make reinstalls .venv when the lock is newer
         print(f"wrote {LOCK.relative_to(ROOT)}: {len(lines)} pinned distributions")
         return 0
     locked = read_lock()
