@@ -53,9 +53,9 @@ KERNEL_ARGS = [
 ]
 
 
-def _files_hash(h, paths):
+def _files_hash(h, paths, base):
     for p in sorted(paths):
-        h.update(str(p.relative_to(ROOT)).encode() + b"\0")
+        h.update(p.relative_to(base).as_posix().encode() + b"\0")
         h.update(p.read_bytes() + b"\0")
 
 
@@ -66,11 +66,11 @@ def inputs_sha256(path, nb):
         tags = sorted(cell.get("metadata", {}).get("tags", []))
         h.update(json.dumps([cell.cell_type, cell.source, tags]).encode() + b"\0")
     deps = list((ROOT / "dbnlib").rglob("*.py"))
+    deps += [p for p in (ROOT / "constraints.txt", Path(__file__).resolve()) if p.exists()]
+    _files_hash(h, deps, ROOT)
     results = path.resolve().parent / "results"
     if results.is_dir():
-        deps += [p for p in results.rglob("*") if p.is_file()]
-    deps += [p for p in (ROOT / "constraints.txt", Path(__file__).resolve()) if p.exists()]
-    _files_hash(h, deps)
+        _files_hash(h, [p for p in results.rglob("*") if p.is_file()], results)
     return h.hexdigest()
 
 
