@@ -12,6 +12,13 @@ The three steps of chapter 7 are also plain functions on a list of RBMs
 (``greedy_pretrain``, ``mlp_params``, ``down_pass``, plus ``up_pass``); the
 class strings them together and adds checkpoints and saving.
 
+Class-conditional generation follows Hinton, Osindero & Teh (2006):
+``DBN.fit_generative(X, y)`` trains the top RBM on the penultimate features
+joined with a group of softmax label units (a ``LabelledRBM``); ``sample``
+with ``labels`` clamps that group to the requested classes during the
+top-level Gibbs chain, and ``predict_proba`` of such a DBN is the top RBM's
+p(label | features), from free energies.
+
 Notation: ``rbms[i]`` has visible layer ``i`` and hidden layer ``i + 1``, so
 layer 0 is the data and ``rbms[-1]`` is the top RBM, the only undirected part
 of the generative model; the layers below it are the directed sigmoid belief
@@ -20,9 +27,11 @@ net p(h_i | h_{i+1}) = sigmoid(a_i + W_i h_{i+1}).
 A real-valued first layer is a ``GaussianBernoulliRBM`` (``visible="gaussian"``).
 The shared model interface (parameters, fitting twice, saving, return types) is
 described once in ``dbnlib.base``. Left out: the up-down (wake-sleep)
-fine-tuning of the generative model.
+fine-tuning of the generative model (so ``fit_generative`` stops at the
+greedy stage of the 2006 paper).
 """
 
+import numbers
 from pathlib import Path
 
 import numpy as np
@@ -32,12 +41,14 @@ from . import training
 from ._io import read_npz
 from ._validation import check_bool, check_choice, check_int, check_labels, check_X
 from .backend import xp
+from .ais import base_rate_bias
 from .base import Model, _class_of, _json_params, _tuples, as_rng, check_random_state, make_rng
 from .gbrbm import GaussianBernoulliRBM
 from .mlp import MLP
-from .rbm import RBM
+from .numerics import logsumexp, sigmoid, softplus
+from .rbm import MAX_EXACT_UNITS, RBM
 
-__all__ = ["DBN", "greedy_pretrain", "up_pass", "mlp_params", "down_pass"]
+__all__ = ["DBN", "LabelledRBM", "greedy_pretrain", "up_pass", "mlp_params", "down_pass"]
 
 _RBM_DEFAULTS = dict(learning_rate=0.05, n_epochs=10, batch_size=100)
 _GAUSSIAN_DEFAULTS = dict(learning_rate=0.005, n_epochs=10, batch_size=100)  # the Gaussian RBM's own rate
@@ -134,6 +145,152 @@ def down_pass(rbms, h_top, uniforms):
         h = (uniforms[i - 1] < p).astype(p.dtype)
 
 
+# ---------------------------------------------------------------------- the top RBM with labels
+class LabelledRBM(RBM):
+    """An RBM whose last ``n_labels`` visible units form one softmax group: the label.
+
+    The top RBM of Hinton, Osindero & Teh (2006). Its visible vector is
+    ``v = [x, l]``: ``n_visible - n_labels`` binary feature units x and a
+    one-hot label l (exactly one of the ``n_labels`` units is on). The energy
+    is the RBM's, E(v, h) = -a.v - b.h - v.W.h, over the states with a one-hot
+    l, so
+
+        p(x_i = 1 | h) = sigmoid(a_i + W_i.h),
+        p(l = e_k | h) = softmax_k(a_k + W_k.h),
+        p(h_j = 1 | x, l) = sigmoid(b_j + v.W_j) as for any RBM.
+
+    Training (``fit``, through ``dbnlib.training``) is the RBM's CD-k with
+    the label group reconstructed by its softmax and sampled as one
+    categorical draw; a fresh fit sets the label biases to the log class
+    frequencies. Exact sums enumerate the hidden layer (at most 20 units),
+    with the label group summed over its ``n_labels`` states; AIS is not
+    available for this model.
+
+    Parameters
+    ----------
+    n_visible : int
+        Feature units plus label units.
+    n_hidden : int
+    n_labels : int
+        Size of the softmax group (the last ``n_labels`` visible units), >= 2.
+    **others
+        As for ``RBM``.
+
+    Attributes
+    ----------
+    n_features : int
+        ``n_visible - n_labels``.
+    """
+
+    _STRUCTURAL = RBM._STRUCTURAL + ("n_labels",)
+
+    def __init__(self, n_visible, n_hidden, *, n_labels=10, learning_rate=0.1, k=1, persistent=False,
+                 momentum=(0.5, 0.9), momentum_switch_epoch=5, weight_decay=1e-4, batch_size=100, n_epochs=10,
+                 sparsity_target=None, sparsity_cost=0.0, dtype="float32", random_state=None, warm_start=False,
+                 verbose=False):  # fmt: skip
+        n_labels = check_int(n_labels, "n_labels", "LabelledRBM", low=2)
+        n_vis = check_int(n_visible, "n_visible", "LabelledRBM", low=1)
+        if n_labels >= n_vis:
+            raise ValueError(f"LabelledRBM: n_labels must be smaller than n_visible (the label units are the last "
+                             f"n_labels visible units), got n_labels={n_labels}, n_visible={n_vis}")  # fmt: skip
+        self.n_labels = n_labels
+        super().__init__(n_visible, n_hidden, learning_rate=learning_rate, k=k, persistent=persistent,
+                         momentum=momentum, momentum_switch_epoch=momentum_switch_epoch, weight_decay=weight_decay,
+                         batch_size=batch_size, n_epochs=n_epochs, sparsity_target=sparsity_target,
+                         sparsity_cost=sparsity_cost, dtype=dtype, random_state=random_state, warm_start=warm_start,
+                         verbose=verbose)  # fmt: skip
+
+    def _set_hyperparameters(self, n_labels=None, **params):
+        if n_labels is not None and n_labels != self.n_labels:  # pragma: no cover - set_params rebuilds instead
+            raise ValueError("LabelledRBM: n_labels fixes the model's shape; set it through the constructor")
+        super()._set_hyperparameters(**params)
+
+    @property
+    def n_features(self):
+        return self.n_visible - self.n_labels
+
+    def prob_labels_given_features(self, x):
+        """p(l = e_k | x) for each row of feature states x, summing over h exactly.
+
+        p(l = e_k | x) is proportional to exp(-F([x, e_k])) with the free
+        energy F(v) = -a.v - sum_j softplus(b_j + v.W_j): Hinton, Osindero &
+        Teh's (2006) classification by the generative model.
+
+        Parameters
+        ----------
+        x : array-like of shape (n_samples, n_features)
+            Values in [0, 1] (probabilities are allowed, as in an up-pass).
+
+        Returns
+        -------
+        array of shape (n_samples, n_labels), rows summing to 1, on the active backend
+        """
+        m, f = xp(), self.n_features
+        x = check_X(x, f"{self._name}.prob_labels_given_features", n_features=f, unit_interval=True,
+                    dtype=self.W.dtype, name="x", features_name="n_features")  # fmt: skip
+        z = x @ self.W[:f] + self.b  # hidden input of the features, shared by every label
+        neg_f = m.stack([softplus(z + self.W[f + k]).sum(axis=1) for k in range(self.n_labels)], axis=1)
+        neg_f += self.a[f:]  # -F([x, e_k]) up to the -a_x.x shared by all k
+        neg_f -= neg_f.max(axis=1, keepdims=True)
+        p = m.exp(neg_f)
+        return p / p.sum(axis=1, keepdims=True)
+
+    # ------------------------------------------------------------------ the softmax group in the RBM's formulas
+    def _visible_activation(self, x):
+        f = self.n_features
+        sigmoid(x[:, :f], out=x[:, :f])
+        z = x[:, f:]
+        z -= z.max(axis=1, keepdims=True)
+        xp().exp(z, out=z)
+        z /= z.sum(axis=1, keepdims=True)
+        return x
+
+    def _sample_visible(self, mean, noise, out):
+        """Bernoulli features; the label as one categorical draw, from the uniform in the group's first column."""
+        m, f = xp(), self.n_features
+        cdf = m.cumsum(mean[:, f:], axis=1)  # computed before ``out`` (which may be ``mean``) is written
+        k = m.minimum((cdf < noise[:, f : f + 1]).sum(axis=1), self.n_labels - 1)
+        m.less(noise[:, :f], mean[:, :f], out=out[:, :f])
+        out[:, f:] = m.arange(self.n_labels) == k[:, None]
+        return out
+
+    def _init_visible_bias(self, X):
+        f = self.n_features
+        self.a[:f] = base_rate_bias(X[:, :f].mean(axis=0))
+        self.a[f:] = xp().log(xp().maximum(X[:, f:].mean(axis=0), 1e-3))  # log class frequencies
+
+    def _log_marginal_h(self, h):
+        """log sum_v exp(-E(v, h)) = b.h + sum_i softplus(a_i + W_i.h) + log sum_k exp(a_k + W_k.h)."""
+        f = self.n_features
+        z = h @ self.W.T + self.a
+        return h @ self.b + softplus(z[:, :f]).sum(axis=1) + logsumexp(z[:, f:], axis=1)
+
+    def _pseudo_log_likelihood(self, v, rng, z=None):
+        """The pseudo-log-likelihood of the feature units (flipping a label unit leaves the one-hot states)."""
+        m, n, f = xp(), v.shape[0], self.n_features
+        rows, cols = m.arange(n), m.asarray(rng.integers(0, f, size=n))
+        z = v @ self.W + self.b if z is None else z
+        d = 1 - 2 * v[rows, cols]
+        delta = -self.a[cols] * d - (softplus(z + d[:, None] * self.W[cols]) - softplus(z)).sum(axis=1)
+        return float(f * m.mean(-softplus(-delta)))
+
+    def _enumerated_layer(self):
+        if self.n_hidden > MAX_EXACT_UNITS:
+            raise ValueError(f"{self._name}: exact sums enumerate the hidden layer, which must have at most "
+                             f"{MAX_EXACT_UNITS} units; this model has n_hidden={self.n_hidden}")  # fmt: skip
+        return "hidden"
+
+    def log_partition(self, method="exact", **kwargs):
+        """log Z over the states with a one-hot label, by enumerating the hidden layer (``method="exact"``).
+
+        AIS (``method="ais"``) assumes binary visible units and is refused.
+        """
+        if method != "exact":
+            raise ValueError(f"{self._name}.log_partition: only method='exact' is available (AIS assumes binary "
+                             f"visible units), got {method!r}")  # fmt: skip
+        return super().log_partition("exact")
+
+
 # ---------------------------------------------------------------------- the model
 class DBN(Model):
     """A deep belief network: greedy RBM pre-training, then fine-tuning as an MLP.
@@ -143,6 +300,13 @@ class DBN(Model):
     pre-trained), ``pretrain`` trains the layers not yet done, labels go
     through ``classes_`` as in scikit-learn, and predictions are arrays on the
     active backend.
+
+    ``fit_generative(X, y)`` instead makes the generative model of Hinton,
+    Osindero & Teh (2006): the top RBM (a ``LabelledRBM``) sees the
+    penultimate features joined with one softmax unit per class. Such a DBN
+    generates digits of a requested class (``sample(n, labels=...)``) and
+    classifies by the top RBM's free energies (``predict_proba``); it is not
+    fine-tuned by backpropagation.
 
     Parameters
     ----------
@@ -177,7 +341,11 @@ class DBN(Model):
     layers_done_ : int
         Layers whose pre-training has finished.
     classes_ : numpy.ndarray of shape (n_classes,)
-        The labels seen by ``fit``; the MLP's output ``k`` is ``classes_[k]``.
+        The labels seen by ``fit`` (or ``fit_generative``); the MLP's output
+        ``k``, or label unit ``k`` of the top RBM, is ``classes_[k]``.
+    n_labels_ : int
+        Label units of the top RBM: ``len(classes_)`` after ``fit_generative``,
+        0 for a DBN without them.
     mlp_ : MLP or None
         The fine-tuned network (after ``fit``); it shares ``W`` and ``b`` with ``rbms``.
     """
@@ -242,13 +410,21 @@ class DBN(Model):
     def _seed(self, offset):
         return None if self._seed_base is None else int(self._seed_base) + offset
 
-    def _new_rbm(self, i):
+    def _new_rbm(self, i, n_labels=0):
         n_in, n_out = self.layer_sizes[i], self.layer_sizes[i + 1]
+        if n_labels:
+            return LabelledRBM(n_in + n_labels, n_out, n_labels=n_labels, random_state=self._seed(i), verbose=False,
+                               **self._layer_params[i])  # fmt: skip
         cls = GaussianBernoulliRBM if i == 0 and self.visible == "gaussian" else RBM
         return cls(n_in, n_out, random_state=self._seed(i), verbose=False, **self._layer_params[i])
 
+    @property
+    def n_labels_(self):
+        top = self.rbms[-1]
+        return top.n_labels if isinstance(top, LabelledRBM) else 0
+
     def _is_fitted(self):
-        return self.mlp_ is not None
+        return self.mlp_ is not None or (self.n_labels_ > 0 and self.layers_done_ == len(self.rbms))
 
     def _check_X(self, X, where):
         return check_X(X, where, n_features=self.layer_sizes[0], unit_interval=self.visible == "binary",
@@ -356,6 +532,9 @@ class DBN(Model):
         weights. ``overrides`` (MLP keyword arguments) replace ``fine_tune_params``.
         """
         n_classes = check_int(n_classes, "n_classes", "DBN.to_mlp")
+        if self.n_labels_:
+            raise ValueError("DBN.to_mlp: this DBN's top RBM sees labels (fit_generative), so its weights are not "
+                             "an MLP's hidden layer; fine-tune a DBN trained with pretrain or fit")  # fmt: skip
         if n_classes < 2:
             raise ValueError(f"DBN.to_mlp: n_classes must be >= 2, got {n_classes}")
         params = dict(self._fine_tune, **overrides)
@@ -395,18 +574,89 @@ class DBN(Model):
         self.mlp_.fit(X, np.searchsorted(classes, y))
         return self
 
+    def fit_generative(self, X, y):
+        """Greedy pre-training with labels at the top: Hinton, Osindero & Teh's (2006) generative model.
+
+        The layers below the top are trained as ``pretrain`` does. The top RBM
+        is then a ``LabelledRBM`` with ``layer_sizes[-2] + n_classes`` visible
+        units, trained on the penultimate layer's probabilities (the up-pass)
+        joined with the one-hot labels, so that it models the joint
+        distribution of the penultimate features and the class. No
+        backpropagation follows (and ``to_mlp`` refuses such a DBN); the
+        up-down fine-tuning of the paper is left out.
+
+        Starts from fresh RBMs unless ``warm_start`` is set: then the layers
+        below the top that are already pre-trained (by ``pretrain`` or an
+        earlier call) are kept, and only the rest and the top are trained.
+        The top RBM is always trained afresh, seeded as the plain top RBM
+        would be. No checkpoints.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, layer_sizes[0])
+        y : array-like of shape (n_samples,)
+            Integer labels, at least two classes; stored in ``classes_``
+            (label unit ``k`` is ``classes_[k]``).
+
+        Returns
+        -------
+        self
+        """
+        X = self._check_X(X, "DBN.fit_generative")
+        y = check_labels(y, "DBN.fit_generative", X.shape[0])
+        classes = np.unique(y)
+        if len(classes) < 2:
+            raise ValueError(f"DBN.fit_generative: y must contain at least two classes, got only {classes.tolist()}")
+        if len(self.rbms) == 1 and self.visible == "gaussian":
+            raise ValueError("DBN.fit_generative: the label units join binary features; a one-RBM DBN with "
+                             "visible='gaussian' has none (use at least two RBMs)")  # fmt: skip
+        if not self.warm_start:
+            self._reset()
+        top = len(self.rbms) - 1
+        self.mlp_ = None
+        self.layers_done_ = min(self.layers_done_, top)
+        self.rbms[top] = self._new_rbm(top, n_labels=len(classes))
+        self.data_fingerprint_ = training.fingerprint(X)
+
+        def fit_layer(i, H):
+            self.rbms[i].verbose = self.verbose
+            try:
+                self.rbms[i].fit(H)
+            finally:
+                self.rbms[i].verbose = False
+            self.layers_done_ = i + 1
+
+        H = greedy_pretrain(self.rbms[:top], X, start=self.layers_done_, fit_layer=fit_layer, verbose=self.verbose)
+        m = xp()
+        onehot = m.asarray(np.searchsorted(classes, y)[:, None] == np.arange(len(classes)), dtype=H.dtype)
+        fit_layer(top, m.concatenate([H, onehot], axis=1))
+        self.classes_ = classes
+        return self
+
     def _fitted(self, where):
         self._check_fitted(f"DBN.{where}")
         return self.mlp_
 
+    def _generative_proba(self, X, where):
+        """p(label | X) of a DBN trained by ``fit_generative``: the up-pass, then the top RBM's free energies."""
+        H = up_pass(self.rbms[:-1], self._check_X(X, where))[-1]
+        return self.rbms[-1].prob_labels_given_features(H)
+
     def predict_proba(self, X):
-        """Class probabilities from the fine-tuned network, shape (n_samples, n_classes), columns
-        in the order of ``classes_``."""
-        return self._fitted("predict_proba").predict_proba(X)
+        """Class probabilities, shape (n_samples, n_classes), columns in the order of ``classes_``.
+
+        From the fine-tuned network; for a DBN trained by ``fit_generative``,
+        from the generative model: the up-pass to the penultimate layer, then
+        p(label = k | h) = exp(-F([h, e_k])) / sum_j exp(-F([h, e_j])) with the
+        top RBM's free energy F (``LabelledRBM.prob_labels_given_features``).
+        """
+        mlp = self._fitted("predict_proba")
+        return self._generative_proba(X, "DBN.predict_proba") if mlp is None else mlp.predict_proba(X)
 
     def predict(self, X):
         """The most probable class of each row (a value of ``classes_``), shape (n_samples,)."""
-        idx = self._fitted("predict").predict(X)
+        mlp = self._fitted("predict")
+        idx = self._generative_proba(X, "DBN.predict").argmax(axis=1) if mlp is None else mlp.predict(X)
         return xp().asarray(self.classes_)[idx]
 
     def score(self, X, y):
@@ -416,44 +666,88 @@ class DBN(Model):
         return float(xp().mean(pred == xp().asarray(y)))
 
     # ------------------------------------------------------------------ generation
-    def sample(self, n, steps=1000, random_state=None, start=None):
+    def sample(self, n, steps=1000, random_state=None, start=None, labels=None):
         """Generate ``n`` visible vectors from the generative model.
 
         Alternating Gibbs sampling in the top RBM for ``steps`` full steps
         v -> h -> v, starting from uniform random binary states of its visible
         layer (or from ``start``: rows of data propagated up), then one more
-        hidden sample h_top, then ``down_pass``: p(layer | layer above),
-        sampled at every layer but the bottom one.
+        hidden sample h_top, then the directed pass down: p(penultimate layer |
+        h_top) and ``down_pass``, sampled at every layer but the bottom one.
+
+        In a DBN trained by ``fit_generative`` the top RBM's visible layer also
+        holds the softmax label group. With ``labels`` it is clamped to the
+        requested classes for the whole chain (Hinton, Osindero & Teh 2006):
+        only the hidden and penultimate units are resampled, so the chain
+        samples p(penultimate, h | label). Without ``labels`` the group starts
+        from uniformly drawn classes and is resampled with the rest (one
+        categorical draw per step).
 
         Parameters
         ----------
         n : int
         steps : int
+            Full Gibbs steps in the top RBM (0 allowed).
         random_state : int, None, numpy.random.Generator or RNG
             Seeds the chains (the DBN's own RBM streams are left alone).
         start : array-like of shape (n, layer_sizes[0]), optional
+            Data rows whose up-pass (to the penultimate layer) starts the chains.
+        labels : int or array-like of shape (n,), optional
+            The class of each sample (values of ``classes_``); one int asks
+            for ``n`` samples of that class. Needs ``fit_generative``.
 
         Returns
         -------
         array of shape (n, layer_sizes[0]), on the active backend
-            The bottom layer's mean E[v | h_1] (for binary units p(v = 1 | h_1)).
+            The bottom layer's mean E[v | h_1] (for binary units p(v = 1 | h_1),
+            in [0, 1]).
         """
         n = check_int(n, "n", "DBN.sample")
         steps = check_int(steps, "steps", "DBN.sample")
         if n < 1 or steps < 0:
             raise ValueError(f"DBN.sample: need n >= 1 and steps >= 0, got n={n}, steps={steps}")
+        n_labels = self.n_labels_
+        index = None if labels is None else self._label_index(labels, n)
         rng = as_rng(random_state, "random_state", "DBN.sample")
-        top, dt = self.rbms[-1], self.rbms[-1].W.dtype
+        top, dt, m = self.rbms[-1], self.rbms[-1].W.dtype, xp()
+        n_pen = top.n_visible - n_labels
         if start is None:
-            v = (rng.random((n, top.n_visible), dtype=dt) < 0.5).astype(dt)
+            v = (rng.random((n, n_pen), dtype=dt) < 0.5).astype(dt)
         else:
             v = self.propagate_up(start, n_layers=len(self.rbms) - 1)
             if v.shape[0] != n:
                 raise ValueError(f"DBN.sample: start has {v.shape[0]} rows, expected n={n}")
-        v = top.gibbs(v, steps=steps, rng=rng)
+        if n_labels:
+            k = rng.integers(0, n_labels, size=n) if index is None else index
+            onehot = m.asarray(k[:, None] == np.arange(n_labels), dtype=dt)
+            v = m.concatenate([v, onehot], axis=1)
+        if index is None:
+            v = top.gibbs(v, steps=steps, rng=rng)
+        else:
+            for _ in range(steps):  # the label group stays clamped
+                v = top.sample_v_given_h(top.sample_h_given_v(v, rng=rng), rng=rng)
+                v[:, n_pen:] = onehot
         h_top = top.sample_h_given_v(v, rng=rng)
         uniforms = [rng.random((n, rbm.n_hidden), dtype=dt) for rbm in self.rbms[:-1]]
-        return down_pass(self.rbms, h_top, uniforms)
+        if not n_labels:
+            return down_pass(self.rbms, h_top, uniforms)
+        p_pen = top.prob_v_given_h(h_top)[:, :n_pen]  # the label units take no part in the directed pass
+        if len(self.rbms) == 1:
+            return p_pen
+        return down_pass(self.rbms[:-1], (uniforms[-1] < p_pen).astype(dt), uniforms[:-1])
+
+    def _label_index(self, labels, n):
+        """Validate the requested classes of ``sample``; return their label-unit indices (NumPy ints)."""
+        if not self.n_labels_:
+            raise ValueError("DBN.sample: labels need a DBN whose top RBM sees labels; train it with "
+                             "fit_generative (this one has no label units)")  # fmt: skip
+        self._check_fitted("DBN.sample")
+        if isinstance(labels, numbers.Integral | np.integer) and not isinstance(labels, bool):
+            labels = np.full(n, labels)
+        if isinstance(labels, bool) or np.ndim(labels) == 0:
+            raise TypeError(f"DBN.sample: labels must be an int or an array of n={n} integer labels, got {labels!r}")
+        y = check_labels(labels, "DBN.sample", n, classes=self.classes_)
+        return np.searchsorted(self.classes_, y)
 
     # ------------------------------------------------------------------ saving
     def _state(self):

@@ -4,10 +4,11 @@
 import numpy as np
 import pytest
 
+import dbnlib
 import dbnlib.training
 from dbnlib import DBN, MLP, to_numpy
 from dbnlib.datasets import load_digits, train_test_split
-from dbnlib.dbn import down_pass, mlp_params, up_pass
+from dbnlib.dbn import LabelledRBM, down_pass, mlp_params, up_pass
 from dbnlib.rbm import RBM, binary_states
 
 
@@ -324,3 +325,221 @@ def test_a_checkpoint_folder_from_another_run_is_refused(tmp_path):
     again = _small_dbn().pretrain(X, checkpoint_dir=tmp_path)
     assert again.layers_done_ == 3
     np.testing.assert_array_equal(to_numpy(again.rbms[2].W), to_numpy(DBN.load(tmp_path / "dbn.npz").rbms[2].W))
+
+
+# --- class-conditional generation (Hinton, Osindero & Teh 2006) ---------------------
+
+
+def _labelled_data(n=90, V=8, seed=0):
+    """Binary rows from three noisy prototypes, with the prototype as the label (1, 4 or 6)."""
+    rng = np.random.default_rng(seed)
+    protos = rng.random((3, V)) < 0.5
+    k = np.arange(n) % 3
+    rows = protos[k] ^ (rng.random((n, V)) < 0.05)
+    return rows.astype(np.float64), np.array([1, 4, 6])[k]
+
+
+def _generative_dbn(sizes=(8, 6, 5), epochs=5, seed=3):
+    X, y = _labelled_data()
+    params = dict(n_epochs=epochs, batch_size=10, learning_rate=0.1, dtype="float64")
+    return DBN(sizes, rbm_params=params, random_state=seed).fit_generative(X, y)
+
+
+def _random_labelled_rbm(n_features=3, n_labels=4, n_hidden=3, seed=0):
+    rng = np.random.default_rng(seed)
+    rbm = LabelledRBM(n_features + n_labels, n_hidden, n_labels=n_labels, dtype="float64", random_state=seed)
+    rbm.set_weights(W=rng.normal(0, 1.5, (n_features + n_labels, n_hidden)),
+                    a=rng.normal(0, 1, n_features + n_labels), b=rng.normal(0, 1, n_hidden))  # fmt: skip
+    return rbm, rng
+
+
+def _energy(rbm, v, h):
+    W, a, b = (to_numpy(x) for x in (rbm.W, rbm.a, rbm.b))
+    return -(v @ a) - (h @ b) - np.einsum("ni,ij,nj->n", v, W, h)
+
+
+def test_the_label_group_is_sampled_one_hot_with_the_softmax_frequencies():
+    rbm, _ = _random_labelled_rbm()
+    W, a = to_numpy(rbm.W), to_numpy(rbm.a)
+    h = np.tile([0.0, 1.0, 0.0], (40000, 1))
+    v = to_numpy(rbm.sample_v_given_h(h, rng=5))
+    labels = v[:, 3:]
+    assert set(np.unique(labels)) <= {0.0, 1.0} and np.all(labels.sum(axis=1) == 1)  # exactly one unit on
+    z = a[3:] + W[3:] @ h[0]
+    softmax = np.exp(z - z.max()) / np.exp(z - z.max()).sum()
+    assert softmax.min() > 0.02  # every class is drawn often enough to be checked
+    np.testing.assert_allclose(labels.mean(axis=0), softmax, atol=0.01)
+    np.testing.assert_allclose(v[:, :3].mean(axis=0), _sigmoid(a[:3] + W[:3] @ h[0]), atol=0.01)
+    # the mean of the visible layer is the same softmax (what CD-1's reconstruction uses)
+    np.testing.assert_allclose(to_numpy(rbm.prob_v_given_h(h[:1]))[0, 3:], softmax, rtol=1e-10)
+
+
+def test_the_label_conditional_given_the_features_matches_exact_enumeration():
+    rbm, _ = _random_labelled_rbm()
+    X = binary_states(3)  # every feature state
+    E_l, H = np.eye(4), to_numpy(binary_states(3))
+    # exact: p(l = e_k | x) = sum_h exp(-E(x, e_k, h)) / sum_{k', h} exp(-E(x, e_k', h))
+    exact = np.zeros((8, 4))
+    for i, x in enumerate(to_numpy(X)):
+        for k in range(4):
+            v = np.tile(np.concatenate([x, E_l[k]]), (len(H), 1))
+            exact[i, k] = np.exp(-_energy(rbm, v, H)).sum()
+    exact /= exact.sum(axis=1, keepdims=True)
+    assert np.abs(exact - 0.25).max() > 0.1  # far from uniform: the test has something to find
+    np.testing.assert_allclose(to_numpy(rbm.prob_labels_given_features(X)), exact, rtol=1e-10)
+    # and Gibbs sampling (h | x, l then l | h, x held fixed) has that conditional as its stationary law
+    x = np.tile(to_numpy(X)[5], (20000, 1))
+    v = np.concatenate([x, np.eye(4)[np.zeros(20000, dtype=int)]], axis=1)
+    rng = dbnlib.RNG(1)
+    for _ in range(20):
+        v = to_numpy(rbm.sample_v_given_h(rbm.sample_h_given_v(v, rng=rng), rng=rng))
+        v[:, :3] = x
+    np.testing.assert_allclose(v[:, 3:].mean(axis=0), exact[5], atol=0.015)
+
+
+def test_labelled_rbm_log_z_sums_over_one_hot_labels_only():
+    rbm, _ = _random_labelled_rbm()
+    X, E_l, H = to_numpy(binary_states(3)), np.eye(4), to_numpy(binary_states(3))
+    V = np.array([np.concatenate([x, e]) for x in X for e in E_l])  # the 32 legal visible states
+    energies = np.array([_energy(rbm, np.tile(v, (len(H), 1)), H) for v in V])
+    assert rbm.log_partition() == pytest.approx(np.logaddexp.reduce(-energies.ravel()), rel=1e-12)
+    with pytest.raises(ValueError, match="only method='exact'"):
+        rbm.log_partition("ais")
+
+
+def test_fit_generative_trains_the_top_on_the_up_pass_joined_with_one_hot_labels(monkeypatch):
+    X, y = _labelled_data()
+    seen = {}
+    fit = RBM.fit
+
+    def recording_fit(self, H, *args, **kwargs):
+        seen[type(self).__name__ + str(self.n_visible)] = np.array(to_numpy(H))
+        return fit(self, H, *args, **kwargs)
+
+    monkeypatch.setattr(RBM, "fit", recording_fit)
+    dbn = _generative_dbn()
+    top = dbn.rbms[-1]
+    assert isinstance(top, LabelledRBM) and (top.n_visible, top.n_hidden, top.n_labels) == (9, 5, 3)
+    assert dbn.n_labels_ == 3 and dbn.layers_done_ == 2
+    np.testing.assert_array_equal(dbn.classes_, [1, 4, 6])
+    onehot = (np.searchsorted([1, 4, 6], y)[:, None] == np.arange(3)).astype(float)
+    expected = np.hstack([to_numpy(dbn.rbms[0].transform(X)), onehot])
+    np.testing.assert_allclose(seen["LabelledRBM9"], expected, rtol=1e-12)
+    # the lower layer is the plain DBN's (same seed), and warm_start keeps a pre-trained one
+    plain = DBN((8, 6, 5), rbm_params=dict(n_epochs=5, batch_size=10, learning_rate=0.1, dtype="float64"),
+                random_state=3).pretrain(X)  # fmt: skip
+    np.testing.assert_array_equal(to_numpy(plain.rbms[0].W), to_numpy(dbn.rbms[0].W))
+    W0 = to_numpy(plain.rbms[0].W).copy()
+    plain.set_params(warm_start=True).fit_generative(X, y)
+    np.testing.assert_array_equal(to_numpy(plain.rbms[0].W), W0)
+    np.testing.assert_array_equal(to_numpy(plain.rbms[1].W), to_numpy(dbn.rbms[1].W))
+    with pytest.raises(ValueError, match="DBN.to_mlp: this DBN's top RBM sees labels"):
+        dbn.to_mlp(3)
+
+
+def test_a_generative_dbn_classifies_by_free_energy():
+    X, y = _labelled_data()
+    dbn = _generative_dbn(epochs=30)
+    P = to_numpy(dbn.predict_proba(X))
+    np.testing.assert_allclose(P, to_numpy(dbn.rbms[-1].prob_labels_given_features(dbn.propagate_up(X, 1))))
+    np.testing.assert_array_equal(to_numpy(dbn.predict(X)), np.array([1, 4, 6])[P.argmax(axis=1)])
+    assert dbn.score(X, y) > 0.95  # three well-separated prototypes
+
+
+def test_clamped_labels_never_change_during_the_chain(monkeypatch):
+    dbn = _generative_dbn()
+    seen = []
+    original = LabelledRBM._sample_h
+
+    def recording(self, v, rng):
+        seen.append(np.array(to_numpy(v)[:, -3:]))
+        return original(self, v, rng)
+
+    monkeypatch.setattr(LabelledRBM, "_sample_h", recording)
+    labels = np.array([6, 1, 4, 4, 6])
+    dbn.sample(5, steps=25, random_state=0, labels=labels)
+    assert len(seen) == 26  # every step, and the last hidden sample
+    wanted = np.eye(3)[np.searchsorted([1, 4, 6], labels)]
+    assert all(np.array_equal(s, wanted) for s in seen)
+    # free labels (no ``labels``) do move
+    seen.clear()
+    dbn.sample(50, steps=25, random_state=0)
+    assert any(not np.array_equal(s, seen[0]) for s in seen) and all(np.all(s.sum(axis=1) == 1) for s in seen)
+
+
+def test_class_conditional_samples_follow_the_exact_law_pushed_down():
+    # A 4-3-2 DBN with labels, hand-set weights: top LabelledRBM (3 features + 2 labels, 2 hidden), layer 3 -> 4.
+    X, y = _labelled_data(V=4)
+    dbn = DBN((4, 3, 2), rbm_params=dict(n_epochs=1, dtype="float64"), random_state=0).fit_generative(X, y)
+    rng = np.random.default_rng(1)
+    for i, rbm in enumerate(dbn.rbms):
+        dbn.set_weights(i, W=rng.normal(0, 1.5, rbm.W.shape), a=rng.normal(0, 1, rbm.a.shape),
+                        b=rng.normal(0, 1, rbm.b.shape))  # fmt: skip
+    dbn.set_weights(1, W=np.vstack([to_numpy(dbn.rbms[1].W)[:3], [[3.0, -3.0], [0.0, 0.0], [-3.0, 3.0]]]))
+    (W0, a0, _), (W, a, b) = (tuple(to_numpy(x) for x in (r.W, r.a, r.b)) for r in dbn.rbms)
+    H, X3, V = (to_numpy(_states(n)) for n in (2, 3, 4))
+
+    def exact(k):  # p(h | label k) summing over the features, then p(x | label k), then p(v | label k)
+        log_p = H @ b + a[3 + k] + H @ W[3 + k] + np.logaddexp(0, H @ W[:3].T + a[:3]).sum(axis=1)
+        p_h = np.exp(log_p - np.logaddexp.reduce(log_p))
+        p_x = p_h @ _bernoulli(X3, _sigmoid(H @ W[:3].T + a[:3]))
+        return p_x @ _bernoulli(V, _sigmoid(X3 @ W0.T + a0))
+
+    assert np.abs(exact(2) - exact(0)).max() > 0.02  # the label matters: the test has something to find
+    for label, k in ((6, 2), (1, 0)):
+        P = to_numpy(dbn.sample(20000, steps=30, random_state=2, labels=label))
+        assert P.shape == (20000, 4) and P.min() >= 0 and P.max() <= 1
+        np.testing.assert_allclose(_bernoulli(V, P).mean(axis=0), exact(k), atol=0.006)
+
+
+def test_generative_samples_are_reproducible_probabilities():
+    dbn = _generative_dbn()
+    before = _arrays(dbn)
+    a = to_numpy(dbn.sample(12, steps=20, random_state=4, labels=np.repeat([1, 4, 6], 4)))
+    b = to_numpy(dbn.sample(12, steps=20, random_state=4, labels=np.repeat([1, 4, 6], 4)))
+    c = to_numpy(dbn.sample(12, steps=20, random_state=5, labels=np.repeat([1, 4, 6], 4)))
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+    assert a.shape == (12, 8) and a.min() >= 0 and a.max() <= 1
+    assert all(np.array_equal(x, y) for x, y in zip(before, _arrays(dbn)))
+    assert to_numpy(dbn.sample(3, steps=2, random_state=0, start=_labelled_data()[0][:3], labels=4)).shape == (3, 8)
+    assert to_numpy(dbn.sample(3, steps=0, random_state=0)).shape == (3, 8)  # free labels
+
+
+def test_bad_labels_raise_clear_errors():
+    dbn = _generative_dbn(epochs=1)
+    with pytest.raises(ValueError, match=r"labels \[2\] that are not among the classes \[1, 4, 6\]"):
+        dbn.sample(3, steps=1, labels=[1, 2, 4])
+    with pytest.raises(ValueError, match="DBN.sample: y has 2 labels but X has 3 rows"):
+        dbn.sample(3, steps=1, labels=[1, 4])
+    with pytest.raises(ValueError, match="integers"):
+        dbn.sample(2, steps=1, labels=[1.5, 4])
+    with pytest.raises(TypeError, match="integer class labels"):
+        dbn.sample(2, steps=1, labels=["1", "4"])
+    with pytest.raises(TypeError, match="labels must be an int or an array"):
+        dbn.sample(2, steps=1, labels=True)
+    plain = _small_dbn(epochs=1).pretrain(_data())
+    with pytest.raises(ValueError, match="labels need a DBN whose top RBM sees labels; train it with fit_generative"):
+        plain.sample(2, steps=1, labels=1)
+    with pytest.raises(ValueError, match="at least two classes"):
+        DBN((8, 4)).fit_generative(_data()[:10], np.zeros(10, dtype=int))
+    with pytest.raises(ValueError, match="n_labels must be smaller than n_visible"):
+        LabelledRBM(3, 2, n_labels=3)
+    with pytest.raises(RuntimeError, match="call fit"):
+        DBN((8, 4)).predict(_data()[:2])
+
+
+def test_save_load_round_trips_a_labelled_dbn(tmp_path):
+    X, _ = _labelled_data()
+    dbn = _generative_dbn()
+    dbn.save(tmp_path / "gen.npz")
+    back = dbnlib.load(tmp_path / "gen.npz")
+    assert isinstance(back, DBN) and isinstance(back.rbms[-1], LabelledRBM) and back.n_labels_ == 3
+    assert back.rbms[-1].get_params() == dbn.rbms[-1].get_params()
+    np.testing.assert_array_equal(back.classes_, dbn.classes_)
+    assert all(np.array_equal(p, q) for p, q in zip(_arrays(dbn), _arrays(back)))
+    np.testing.assert_array_equal(to_numpy(back.predict_proba(X)), to_numpy(dbn.predict_proba(X)))
+    np.testing.assert_array_equal(to_numpy(back.sample(6, steps=10, random_state=1, labels=4)),
+                                  to_numpy(dbn.sample(6, steps=10, random_state=1, labels=4)))  # fmt: skip
+    clone = LabelledRBM(**dbn.rbms[-1].get_params())
+    assert clone.n_labels == 3 and repr(clone) == repr(dbn.rbms[-1])
