@@ -254,8 +254,13 @@ def test_a_twin_with_too_few_frames_is_reported(site, page):
 
 def test_a_heavy_page_is_reported(site, page):
     page, watcher = page
-    assert bc.check_page(page, f"{site}/good.html", watcher, max_bytes=50_000_000) == []
+    assert bc.check_page(page, f"{site}/good.html", watcher, max_bytes=50_000_000, max_total_bytes=50_000_000) == []
     problems = bc.check_page(page, f"{site}/good.html", watcher, max_bytes=1_000)
-    assert any(p.startswith("the page weighs ") and "more than 0.00 MB" in p for p in problems), problems
+    assert any(p.startswith("the page's own HTML and figures weigh ") for p in problems), problems
+    problems = bc.check_page(page, f"{site}/good.html", watcher, max_total_bytes=1_000)
+    assert any(p.startswith("the page downloads ") and "tex-chtml.js" in p for p in problems), problems
     total, sizes = bc.page_weight(page)
-    assert total == sum(n for _, n in sizes) and total > 1_000
+    assert total == sum(n for _, n in sizes) > 1_000
+    # Site-wide files under _static/ count in the total only, not in the page's own weight.
+    assert bc.own_weight([("http://127.0.0.1:1/_static/theme.js", 500), ("http://127.0.0.1:1/p.html", 70),
+                          ("http://127.0.0.1:1/_images/f.png", 30)]) == 100

@@ -343,6 +343,28 @@ def page_weight(page):
     return sum(n for _, n in sizes), sizes
 
 
+def own_weight(sizes):
+    """The bytes that belong to the page itself (its HTML and its figures), not
+    the site-wide files under ``_static/`` (theme, MathJax, fonts, the widget
+    scripts) that a reader's browser fetches once for the whole site."""
+    return sum(n for url, n in sizes if "/_static/" not in urlsplit(url).path)
+
+
+def weight_problems(page, max_bytes=None, max_total_bytes=None):
+    """The page's own bytes must stay under ``max_bytes``, everything it
+    downloads (site-wide files included) under ``max_total_bytes``."""
+    total, sizes = page_weight(page)
+    out = []
+    largest = ", ".join(f"{urlsplit(u).path.rsplit('/', 1)[-1]} {n / 1e6:.2f} MB" for u, n in sizes[:3])
+    if max_bytes is not None and own_weight(sizes) > max_bytes:
+        out.append(f"the page's own HTML and figures weigh {own_weight(sizes) / 1e6:.2f} MB, more than "
+                   f"{max_bytes / 1e6:.2f} MB")
+    if max_total_bytes is not None and total > max_total_bytes:
+        out.append(f"the page downloads {total / 1e6:.2f} MB in all, more than {max_total_bytes / 1e6:.2f} MB "
+                   f"(largest: {largest})")
+    return out
+
+
 _FONTS_JS = """async () => {
   // Load every font the page's CSS declares, used on this page or not, the way
   // the browser would (first source in a format it reads); report the failures.
@@ -360,12 +382,12 @@ def font_problems(page):
     return [f"font did not load: {face}" for face in dict.fromkeys(page.evaluate(_FONTS_JS))]
 
 
-def check_page(page, url, watcher, timeout_ms=20_000, max_bytes=None):
+def check_page(page, url, watcher, timeout_ms=20_000, max_bytes=None, max_total_bytes=None):
     """Load ``url`` and return everything wrong with it (empty when it is fine).
 
-    With ``max_bytes``, a page that downloads more than that (HTML, scripts,
-    styles, images and the fonts it uses, before the font check loads the
-    rest) is reported too.
+    With ``max_bytes`` or ``max_total_bytes``, a page heavier than that is
+    reported too (see :func:`weight_problems`; measured before the font check
+    loads the fonts the page does not use).
     """
     watcher.clear()
     response = page.goto(url, wait_until="load")
@@ -377,12 +399,7 @@ def check_page(page, url, watcher, timeout_ms=20_000, max_bytes=None):
     except Exception:  # a page that keeps loading is reported by what it loads
         problems.append("the page never stopped loading (network not idle)")
     settle(page, timeout_ms)
-    if max_bytes is not None:
-        total, sizes = page_weight(page)
-        if total > max_bytes:
-            largest = ", ".join(f"{urlsplit(u).path.rsplit('/', 1)[-1]} {n / 1e6:.2f} MB" for u, n in sizes[:3])
-            problems.append(f"the page weighs {total / 1e6:.2f} MB, more than {max_bytes / 1e6:.2f} MB "
-                            f"(largest: {largest})")
+    problems += weight_problems(page, max_bytes, max_total_bytes)
     problems += image_problems(page) + math_problems(page) + widget_problems(page) + twin_problems(page)
     problems += font_problems(page)
     return list(dict.fromkeys(watcher.problems() + problems))
