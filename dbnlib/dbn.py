@@ -50,9 +50,9 @@ from .rbm import MAX_EXACT_UNITS, RBM
 
 __all__ = ["DBN", "LabelledRBM", "greedy_pretrain", "up_pass", "mlp_params", "down_pass"]
 
-_RBM_DEFAULTS = dict(learning_rate=0.05, n_epochs=10, batch_size=100)
-_GAUSSIAN_DEFAULTS = dict(learning_rate=0.005, n_epochs=10, batch_size=100)  # the Gaussian RBM's own rate
-_FINE_TUNE_DEFAULTS = dict(learning_rate=0.1, momentum=0.9, weight_decay=0.0, batch_size=50, n_epochs=30)
+_RBM_DEFAULTS = dict(learning_rate=0.05, n_epochs=30, batch_size=50, momentum=(0.5, 0.9), weight_decay=2e-4)
+_GAUSSIAN_DEFAULTS = dict(_RBM_DEFAULTS, learning_rate=0.005)  # the Gaussian RBM's own rate
+_FINE_TUNE_DEFAULTS = dict(learning_rate=0.1, momentum=0.9, weight_decay=1e-5, batch_size=50, n_epochs=50)
 _FINE_TUNE_KEYS = set(_FINE_TUNE_DEFAULTS) | {"init"}
 _VISIBLE = ("binary", "gaussian")
 
@@ -318,13 +318,14 @@ class DBN(Model):
         a ``GaussianBernoulliRBM``).
     rbm_params : dict or list of dicts, optional
         Keyword arguments for every RBM (one dict), or one dict per layer.
-        Defaults: ``learning_rate=0.05, n_epochs=10, batch_size=100`` (0.005
-        for a Gaussian first layer) and the RBM's own defaults for the rest
-        (CD-1, momentum 0.5 then 0.9, weight decay 1e-4, float32).
+        Defaults (chapter 7's recipe): ``learning_rate=0.05, n_epochs=30,
+        batch_size=50, momentum=(0.5, 0.9), weight_decay=2e-4`` (learning rate
+        0.005 for a Gaussian first layer) and the RBM's own defaults for the
+        rest (CD-1, float32).
     fine_tune_params : dict, optional
         Keyword arguments for the ``MLP`` that ``fit`` fine-tunes
         (``learning_rate``, ``momentum``, ``weight_decay``, ``batch_size``,
-        ``n_epochs``, ``init``); defaults 0.1, 0.9, 0, 50, 30.
+        ``n_epochs``, ``init``); defaults 0.1, 0.9, 1e-5, 50, 50 (chapter 7's recipe).
     random_state : int, None, numpy.random.Generator or RNG
         Seeds every RBM (layer ``i`` gets ``seed + i``) and the MLP's output
         layer and shuffling (``seed + n_rbms``), where ``seed`` is

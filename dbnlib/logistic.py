@@ -141,7 +141,7 @@ class LogisticRegression(Model):
     _ARRAYS = ("coef_", "intercept_")
     _STATE = ("n_features_in_", "history_")
 
-    def __init__(self, learning_rate=0.5, n_epochs=200, batch_size=None, weight_decay=0.0, random_state=None,
+    def __init__(self, learning_rate=0.5, n_epochs=100, batch_size=32, weight_decay=0.0, random_state=None,
                  warm_start=False, verbose=False):  # fmt: skip
         self._set_hyperparameters(learning_rate=learning_rate, n_epochs=n_epochs, batch_size=batch_size,
                                   weight_decay=weight_decay, random_state=random_state, warm_start=warm_start,

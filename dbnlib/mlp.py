@@ -97,8 +97,8 @@ class MLP(Model):
     _STATE = ("history_",)
     _STRUCTURAL = ("layer_sizes", "dtype", "init", "random_state")
 
-    def __init__(self, layer_sizes, activation="sigmoid", output="softmax", *, init="small",
-                 learning_rate=0.1, momentum=0.0, weight_decay=0.0, batch_size=32, n_epochs=20,
+    def __init__(self, layer_sizes, activation="sigmoid", output="softmax", *, init="glorot",
+                 learning_rate=0.5, momentum=0.9, weight_decay=0.0, batch_size=32, n_epochs=50,
                  dtype="float64", random_state=None, warm_start=False, verbose=False):  # fmt: skip
         try:
             sizes = tuple(layer_sizes)
@@ -173,12 +173,12 @@ class MLP(Model):
 
     @property
     def n_weights(self):
-        """Number of weights, biases not counted: 1024-500-10 has 517,000."""
+        """Number of weights, biases not counted (1024-500-10 has 517,000)."""
         return sum(int(W.size) for W, _ in self.params)
 
     @property
     def n_parameters(self):
-        """Number of weights plus biases: 1024-500-10 has 517,510."""
+        """Number of weights plus biases (1024-500-10 has 517,510)."""
         return sum(int(W.size + b.size) for W, b in self.params)
 
     def _is_fitted(self):

@@ -62,7 +62,7 @@ def test_each_rbm_is_trained_once_on_the_previous_layers_transform(monkeypatch):
 def test_a_one_layer_dbn_is_its_rbm():
     X = _data()
     dbn = DBN((8, 5), rbm_params=dict(n_epochs=5, batch_size=10, learning_rate=0.1), random_state=7).pretrain(X)
-    rbm = RBM(8, 5, n_epochs=5, batch_size=10, learning_rate=0.1, random_state=7).fit(X.astype(np.float32))
+    rbm = RBM(8, 5, n_epochs=5, batch_size=10, learning_rate=0.1, weight_decay=2e-4, random_state=7).fit(X.astype(np.float32))
     for name in ("W", "a", "b"):
         np.testing.assert_array_equal(to_numpy(getattr(dbn.rbms[0], name)), to_numpy(getattr(rbm, name)))
 

@@ -45,7 +45,7 @@ def test_matches_scikit_learn_on_digits(digits, binary):
     if binary:
         y_train, y_test = (y_train >= 5).astype(int), (y_test >= 5).astype(int)
     wd = 1e-2
-    ours = dbnlib.LogisticRegression(learning_rate=1.0, n_epochs=1500, weight_decay=wd).fit(X_train, y_train)
+    ours = dbnlib.LogisticRegression(learning_rate=1.0, n_epochs=1500, batch_size=None, weight_decay=wd).fit(X_train, y_train)
     # scikit-learn minimises C * sum(loss) + ||w||^2 / 2, i.e. mean(loss) + ||w||^2 / (2 C N).
     sk = SkLogisticRegression(C=1 / (wd * len(y_train)), max_iter=5000, tol=1e-8).fit(X_train, y_train)
     assert abs(ours.score(X_test, y_test) - sk.score(X_test, y_test)) <= 0.01
@@ -112,7 +112,7 @@ def test_bad_input_gets_clear_errors(digits):
 
 def test_warm_start_and_partial_fit_continue_full_batch_descent_exactly(digits):
     X_train, _, y_train, _ = digits
-    kw = dict(learning_rate=0.5, weight_decay=1e-3)
+    kw = dict(learning_rate=0.5, batch_size=None, weight_decay=1e-3)
     eight = dbnlib.LogisticRegression(n_epochs=8, **kw).fit(X_train, y_train)
     warm = dbnlib.LogisticRegression(n_epochs=5, **kw).fit(X_train, y_train)
     warm.set_params(warm_start=True, n_epochs=3).fit(X_train, y_train)

@@ -187,7 +187,7 @@ def test_momentum_follows_the_velocity_rule():
 def test_momentum_changes_and_still_lowers_the_loss(digits):
     Xtr, _, ytr, _ = digits
     kw = dict(init="glorot", learning_rate=0.05, batch_size=64, n_epochs=4, random_state=0)
-    plain = MLP((64, 32, 10), **kw).fit(Xtr, ytr).loss_curve_
+    plain = MLP((64, 32, 10), momentum=0.0, **kw).fit(Xtr, ytr).loss_curve_
     heavy = MLP((64, 32, 10), momentum=0.9, **kw).fit(Xtr, ytr).loss_curve_
     assert abs(plain[-1] - heavy[-1]) > 1e-3
     assert np.all(np.diff(heavy) < 0)
@@ -302,7 +302,7 @@ def test_several_sigmoid_outputs_check_their_targets():
 
 def test_fit_restarts_while_warm_start_and_partial_fit_continue():
     X, y = _toy("softmax", n=40)
-    kw = dict(n_epochs=3, batch_size=40, learning_rate=0.5, random_state=5)  # full batch: deterministic steps
+    kw = dict(n_epochs=3, batch_size=40, learning_rate=0.5, momentum=0.0, random_state=5)  # full batch, no velocity: deterministic steps
     once = MLP((4, 5, 3), **kw).fit(X, y)
     twice = MLP((4, 5, 3), **kw).fit(X, y).fit(X, y)
     for (W1, b1), (W2, b2) in zip(once.params, twice.params):
