@@ -205,7 +205,8 @@ class Explorer:
 
 
 def _logistic_figure(X, y, learning_rate, n_steps):
-    model = LogisticRegression(learning_rate=learning_rate, n_epochs=n_steps).fit(X, y)
+    # batch_size=None: full-batch gradient descent, one step per epoch.
+    model = LogisticRegression(learning_rate=learning_rate, n_epochs=n_steps, batch_size=None).fit(X, y)
     fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(9, 3.6))
     decision_boundary(ax0, model.predict_proba, X, y, title=f"eta = {learning_rate:g}, {n_steps} steps")
     loss_curves(ax1, {"cross-entropy": model.loss_curve_}, xlabel="step")
@@ -463,5 +464,5 @@ def gibbs_chain_explorer(model, v0, n_steps=200, shape=(28, 28), random_state=0,
     return Explorer(widget, static_twin(
         figure, {"step": ("sweeps", steps)},
         caption=(f"The same chains after {len(steps)} chosen numbers of sweeps, drawn when the notebook ran; move "
-                 "the slider to swap them. Every sweep needs JupyterLab (make lab)."),
+                 "the slider to swap them. Any other number of sweeps needs JupyterLab (make lab)."),
         alt="Gibbs chains of the RBM: samples and their means"))
