@@ -18,9 +18,13 @@ ROOT = Path(__file__).resolve().parents[1]
 EXPERIMENTS = ROOT / "tools" / "experiments"
 
 
+# scripts that read another script's results run after all the others
+RUN_LAST = ("ch07_accuracy",)  # reads the settings ch07_comparison chose
+
+
 def scripts(names):
     if not names:
-        return sorted(EXPERIMENTS.glob("*.py"))
+        return sorted(EXPERIMENTS.glob("*.py"), key=lambda p: (p.stem in RUN_LAST, p.name))
     found = []
     for name in names:
         path = EXPERIMENTS / (Path(name).stem + ".py")
