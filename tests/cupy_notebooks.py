@@ -32,9 +32,6 @@ KNOWN_SLIPS = {
                                        "chapter hands to np.allclose, ax.plot and np.array",
     "chapters/05_rbm.ipynb": f"cell 13: rbm.W[...], rbm.a[...], rbm.b[...] = W, a, b ({_SET_WEIGHTS})",
     "chapters/06_contrastive_divergence.ipynb": f"cell 3: teacher.W[...] = rng.normal(...) ({_SET_WEIGHTS})",
-    "chapters/07_dbn.ipynb": "cell 1 calls set_backend('numpy'), so the chapter never runs on the GPU; cells 11 and 30 "
-                             "use to_mlp(l2=) and sample(gibbs_steps=), names the library no longer has",
-    "chapters/08_gpu.ipynb": "cell 3 ends with set_backend('numpy'), so the rest of the chapter never runs on the GPU",
     "solutions/01_logistic_regression.ipynb": "cells 14, 18: the reference feeds NumPy arrays into device arithmetic "
                                               "(dbnlib.logistic.loss_and_gradient)",
     "solutions/02_neural_networks.ipynb": f"cells 6, 14: the reference builds its MLP with {_SET_WEIGHTS}",
@@ -42,7 +39,6 @@ KNOWN_SLIPS = {
     "solutions/04_deep_networks.ipynb": f"cell 14 (exercise 4.3): {_SET_WEIGHTS}",
     "solutions/05_rbm.ipynb": f"cells 6-22: reference_rbm(W, a, b) fills its RBM with {_SET_WEIGHTS}",
     "solutions/06_contrastive_divergence.ipynb": f"cells 6-22: reference_rbm(W, a, b) fills its RBM with {_SET_WEIGHTS}",
-    "solutions/07_dbn.ipynb": "calls set_backend('numpy'), so the notebook never runs on the GPU",
 }
 
 _FIRST = """\
