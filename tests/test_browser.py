@@ -26,7 +26,26 @@ MISSING = bc.chromium_missing()
 pytestmark = [pytest.mark.browser, pytest.mark.skipif(bool(MISSING) and not os.environ.get("CI"), reason=str(MISSING))]
 
 SCREENSHOTS = ROOT / "_build" / "screenshots"
-PAGES = toc_files()
+
+
+def reading_order():
+    """Every page of _toc.yml in the order "next" visits them, sections included
+    (the API reference's module pages are sections of its index)."""
+    import yaml
+
+    def walk(entries):
+        for entry in entries:
+            if "file" in entry:
+                yield entry["file"]
+            yield from walk(entry.get("sections", []))
+
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    pages = [toc["root"]] + list(walk(c for part in toc["parts"] for c in part["chapters"]))
+    assert set(toc_files()) <= set(pages), pages
+    return pages
+
+
+PAGES = reading_order()
 # What a page may weigh: its own HTML (with the twins' frames) and figures, and
 # everything it downloads, site-wide files included (theme, MathJax, fonts and
 # the 4.4 MB of scripts that draw saved widget state), uncompressed.
