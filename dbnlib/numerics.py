@@ -88,6 +88,40 @@ def sigmoid(z, out=None):
     return out
 
 
+def sigmoid_inplace(z):
+    """sigma(z) written over the float array ``z``, in half the passes of ``sigmoid``; returns z.
+
+    The models' inner loops (``RBM._up``, ``RBM._down``, the training monitors)
+    call it on every minibatch, where ``sigmoid``'s eight passes over the
+    array and its boolean temporary cost about as much as a sixth of the
+    matrix products. It computes 1 / (1 + exp(-z)) in four in-place passes.
+    That form is as precise as ``sigmoid`` (a few units in the last place)
+    wherever sigma(z) is a normal float: exp(-z) is relatively precise, and
+    adding 1 to a positive number and inverting it cancel nothing. It only
+    differs where sigma(z) is subnormal (z below -87.3 in float32, -708.4 in
+    float64): from -88.7 (float32) or -709.8 (float64) down, exp(-z)
+    overflows to inf, without a warning, and the result is 0 instead of the
+    subnormal float next to sigma(z). Which is harmless where a probability
+    is compared with a uniform number or multiplied into a gradient.
+
+    Parameters
+    ----------
+    z : array of float32 or float64
+        Overwritten with sigma(z).
+
+    Returns
+    -------
+    z
+    """
+    m = xp()
+    with np.errstate(over="ignore", under="ignore"):  # exp(-z) is inf for z << 0 and 0 for z >> 0: both right
+        m.negative(z, out=z)
+        m.exp(z, out=z)
+        z += 1
+        m.reciprocal(z, out=z)
+    return z
+
+
 def softplus(z):
     """log(1 + exp(z)), stable for large |z| (it is log-sum-exp of 0 and z).
 

@@ -27,7 +27,7 @@ from ._validation import check_bool, check_int, check_real, check_X
 from .ais import ais_log_partition, base_rate_bias
 from .backend import xp
 from .base import Model, as_rng, check_random_state, make_rng
-from .numerics import logsumexp, sigmoid, softplus
+from .numerics import logsumexp, sigmoid_inplace, softplus
 
 __all__ = ["RBM", "binary_states"]
 
@@ -389,7 +389,7 @@ class RBM(Model):
         """p(h = 1 | v), written into ``out`` when given."""
         out = xp().matmul(v, self.W, out=out)
         out += self.b
-        return sigmoid(out, out=out)
+        return sigmoid_inplace(out)
 
     def _down(self, h, out=None):
         """E[v | h], written into ``out`` when given."""
@@ -408,7 +408,7 @@ class RBM(Model):
         return self._sample_visible(mean, noise, out=mean)
 
     def _visible_activation(self, x):
-        return sigmoid(x, out=x)
+        return sigmoid_inplace(x)
 
     def _draw_visible_noise(self, rng, out):
         rng.random(out.shape, dtype=out.dtype, out=out)
