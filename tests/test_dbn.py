@@ -543,3 +543,19 @@ def test_save_load_round_trips_a_labelled_dbn(tmp_path):
                                   to_numpy(dbn.sample(6, steps=10, random_state=1, labels=4)))  # fmt: skip
     clone = LabelledRBM(**dbn.rbms[-1].get_params())
     assert clone.n_labels == 3 and repr(clone) == repr(dbn.rbms[-1])
+
+
+def test_labelled_rbm_exact_gradient_matches_finite_differences_and_training_starts_from_class_frequencies():
+    rbm, rng = _random_labelled_rbm()
+    X = np.hstack([rng.random((12, 3)) < 0.5, np.eye(4)[rng.integers(0, 4, 12)]]).astype(np.float64)
+    analytic = [to_numpy(g) for g in rbm.exact_gradient(X)]
+    numeric = dbnlib.numerical_gradient(lambda: rbm.log_likelihood(X), [rbm.W, rbm.a, rbm.b])
+    for g, n in zip(analytic, numeric):
+        np.testing.assert_allclose(g, n, rtol=1e-6, atol=1e-8)
+    y = np.array([0, 0, 0, 1, 2, 2] * 5)
+    data = np.hstack([np.ones((30, 3)) * 0.5, np.eye(4)[y]])
+    fresh = LabelledRBM(7, 3, n_labels=4, n_epochs=1, batch_size=10, dtype="float64", random_state=0)
+    fresh.set_params(n_epochs=0).fit(data)  # zero epochs: only the start of training
+    np.testing.assert_allclose(to_numpy(fresh.a)[3:], np.log([0.5, 1 / 6, 1 / 3, 1e-3]))
+    fresh.set_params(n_epochs=3).fit(data)
+    assert fresh.epochs_done_ == 3 and np.isfinite(fresh.history_["pseudo_log_likelihood"][-1])
