@@ -76,9 +76,9 @@ def train(X_train, X_test, n_hidden, n_epochs, persistent=False, decay=False, **
     model = RBM(784, n_hidden, n_epochs=n_epochs, persistent=persistent, random_state=0, **params)
     if not decay:
         return model.fit(X_train, X_test)
-    for epoch in range(n_epochs):  # fit continues until epochs_done_ == n_epochs: one epoch per call
-        model.learning_rate = params["learning_rate"] * (n_epochs - epoch) / n_epochs
-        model.n_epochs = epoch + 1
+    model.set_params(n_epochs=1)
+    for epoch in range(n_epochs):  # one epoch per call: the first from fresh weights, then warm_start continues
+        model.set_params(learning_rate=params["learning_rate"] * (n_epochs - epoch) / n_epochs, warm_start=epoch > 0)
         model.fit(X_train, X_test)
     return model
 

@@ -30,7 +30,7 @@ import numpy as np  # noqa: E402
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from dbnlib import DBN, MLP, LogisticRegression  # noqa: E402
+from dbnlib import DBN, MLP, LogisticRegression, to_numpy  # noqa: E402
 from dbnlib.datasets import load_mnist, train_test_split  # noqa: E402
 from dbnlib.rbm import RBM  # noqa: E402
 
@@ -39,7 +39,7 @@ SIZES = None  # the architecture chosen on the validation split
 SEEDS = (0, 1, 2)
 ARCHITECTURES = ((784, 500, 500, 2000), (784, 1000, 1000))  # Hinton, Osindero & Teh (2006); a wide pair
 RBM_PARAMS = dict(learning_rate=0.05, n_epochs=30, batch_size=50, momentum=(0.5, 0.9), weight_decay=2e-4)
-FT_BASE = dict(momentum=0.9, l2=1e-5, batch_size=50)
+FT_BASE = dict(momentum=0.9, weight_decay=1e-5, batch_size=50)
 LR_GRID = (0.05, 0.1)  # fine-tuning learning rates tried on the validation split
 EPOCH_GRID = (25, 50, 75, 100)  # fine-tuning lengths tried on the validation split
 
@@ -89,7 +89,8 @@ def tune_curve(make_mlp, Xtr, ytr, Xva, yva):
 
 def random_mlp(sizes, lr, n_epochs, seed, init="small"):
     return MLP(tuple(sizes) + (10,), activation="sigmoid", output="softmax", init=init, dtype="float32",
-               learning_rate=lr, n_epochs=n_epochs, random_state=seed + 100, **FT_BASE)  # fmt: skip
+               learning_rate=lr, n_epochs=n_epochs, random_state=seed + 100, warm_start=True,
+               **FT_BASE)  # fmt: skip  (warm_start: tune_curve trains in chunks)
 
 
 def main():
@@ -147,8 +148,8 @@ def main():
         mlp = dbn.to_mlp(10, learning_rate=dbn_lr, n_epochs=dbn_epochs, **FT_BASE)
         rnd = random_mlp(SIZES, mlp_lr, mlp_epochs, seed)
         if seed == 0:
-            norms = dict(dbn=mlp.layer_gradient_norms(Xtr[:1000], ytr[:1000]).tolist(),
-                         random=rnd.layer_gradient_norms(Xtr[:1000], ytr[:1000]).tolist())  # fmt: skip
+            norms = dict(dbn=to_numpy(mlp.layer_gradient_norms(Xtr[:1000], ytr[:1000])).tolist(),
+                         random=to_numpy(rnd.layer_gradient_norms(Xtr[:1000], ytr[:1000])).tolist())  # fmt: skip
             res["pretrain_seconds"] = pretrain_s
         t0 = time.time()
         errors["dbn"].append(error(mlp.fit(Xtr, ytr), Xte, yte))
@@ -159,7 +160,7 @@ def main():
         glorot = random_mlp(SIZES, glorot_lr, glorot_epochs, seed, "glorot")
         if seed == 0:
             res["mlp_loss_curve"] = rnd.loss_curve_
-            norms["glorot"] = glorot.layer_gradient_norms(Xtr[:1000], ytr[:1000]).tolist()
+            norms["glorot"] = to_numpy(glorot.layer_gradient_norms(Xtr[:1000], ytr[:1000])).tolist()
         errors["mlp_glorot"].append(error(glorot.fit(Xtr, ytr), Xte, yte))
         errors.update(sklearn_rows(seed, Xtr, ytr, Xte, yte, errors))
         log({k: v[-1] for k, v in errors.items()})
@@ -188,7 +189,7 @@ def main():
 
     # ---- 5. generation and features, from seed 0's pre-trained (not fine-tuned) DBN
     gen = pretrained[0]
-    samples = gen.sample(100, gibbs_steps=1000, random_state=0)
+    samples = to_numpy(gen.sample(100, steps=1000, random_state=0))
     features, W = {}, None
     for i, rbm in enumerate(gen.rbms):  # a unit of layer i + 1 in pixel space: its weights through the layers below
         W = rbm.W if W is None else W @ rbm.W
