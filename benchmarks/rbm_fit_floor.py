@@ -2,6 +2,7 @@
 
     python benchmarks/rbm_fit_floor.py            # B=10 and B=100, one BLAS thread and all of them
     python benchmarks/rbm_fit_floor.py --quick    # 2 epochs, 1 repeat: a smoke test of the script
+    python benchmarks/rbm_fit_floor.py --threads all --epochs 3   # shorter, default BLAS threads only
 
 A new user's run: V=784, H=500, 10,000 binary float32 rows, and
 ``RBM(784, 500, batch_size=B, random_state=0).fit(X)`` with every other
@@ -80,13 +81,18 @@ def measure(X, B, n_epochs, repeat):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--quick", action="store_true", help="2 epochs, 1 repeat, B=100 only")
+    p.add_argument("--quick", action="store_true", help="2 epochs, 1 repeat, B=100 only: a smoke test")
     p.add_argument("--repeat", type=int, default=3, help="timed runs of each; the best is kept")
     p.add_argument("--epochs", type=int, default=10, help="epochs of fit and floor (10 is RBM's default)")
-    p.add_argument("--out", default=None, help="the .md to write (default benchmarks/results/DATE-cpu-rbm-fit-floor.md)")
+    p.add_argument("--threads", choices=("1", "all", "both"), default="both",
+                   help="BLAS threads: one, the default number, or both tables (default)")  # fmt: skip
+    p.add_argument("--batch-sizes", default="10,100", help="comma-separated minibatch sizes (default 10,100)")
+    p.add_argument("--out", default=None, help="the .md to write (default results/DATE-cpu-rbm-fit-floor.md)")
     args = p.parse_args(argv)
+    batch_sizes = [int(b) for b in args.batch_sizes.split(",")]
+    thread_limits = {"1": (1,), "all": (None,), "both": (1, None)}[args.threads]  # None: leave the default alone
     if args.quick:
-        args.epochs, args.repeat = 2, 1
+        args.epochs, args.repeat, batch_sizes = 2, 1, [100]
 
     os.environ["DBNLIB_BACKEND"] = "numpy"
     import dbnlib
@@ -97,6 +103,7 @@ def main(argv=None):
     out = Path(args.out) if args.out else HERE / "results" / f"{datetime.date.today().isoformat()}-cpu-rbm-fit-floor.md"
     out.parent.mkdir(parents=True, exist_ok=True)
     machine = describe_machine(gpu=False)
+    command = " ".join(["python benchmarks/rbm_fit_floor.py", *(sys.argv[1:] if argv is None else argv)])
     load_start = os.getloadavg()
     header = "| BLAS threads | B | floor s | fit s | loop s | floor/fit | floor/loop | load (1 min) |"
     lines, records = [header, "|" + "---|" * (header.count("|") - 1)], []
@@ -107,8 +114,7 @@ def main(argv=None):
         text = "\n".join([
             "# RBM.fit against its GEMM floor: CPU",
             "",
-            "Made by `python benchmarks/rbm_fit_floor.py" + (" --quick" if args.quick else "") + "`"
-            + ("." if done else " (incomplete: the run did not finish)."),
+            f"Made by `{command}`" + ("." if done else " (incomplete: the run did not finish)."),
             "",
             "## Machine",
             "",
@@ -129,8 +135,8 @@ def main(argv=None):
             machine=machine, V=V, H=H, rows=ROWS, epochs=args.epochs, repeat=args.repeat, quick=args.quick,
             load_start=load_start, load_end=os.getloadavg(), rows_timed=records, complete=done), indent=1) + "\n")
 
-    for threads in (1, None):  # None: the default thread count (threadpoolctl leaves it alone)
-        for B in (100,) if args.quick else (10, 100):
+    for threads in thread_limits:
+        for B in batch_sizes:
             with threadpool_limits(limits=threads, user_api="blas"):
                 n_threads = blas_threads()
                 best = measure(X, B, args.epochs, args.repeat)
