@@ -34,9 +34,9 @@ __all__ = ["LogisticRegression", "loss_and_gradient", "xor_features"]
 def loss_and_gradient(X, T, w, w0, weight_decay=0.0):
     """Mean cross-entropy (+ penalty) of logistic regression and its gradient.
 
-    Chapter 1 derives, for the sigmoid and the softmax alike, that the gradient
-    of the mean cross-entropy with respect to the logits z = X w + w0 is
-    (y_hat - t) / N; hence (equation "the gradient")
+    The gradient of the mean cross-entropy with respect to the logits
+    z = X w + w0 is (y_hat - t) / N, for the sigmoid (chapter 1, "the
+    gradient") and for the softmax alike (chapter 3 derives that case); hence
 
         dJ/dw  = X^T (y_hat - t) / N + weight_decay w,    dJ/dw0 = sum_n (y_hat_n - t_n) / N.
 

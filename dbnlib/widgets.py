@@ -31,6 +31,8 @@ __all__ = [
     "static_twin",
     "logistic_regression_explorer",
     "universal_approximation_explorer",
+    "momentum_path",
+    "momentum_explorer",
     "layer_gradient_explorer",
     "rbm_weight_explorer",
     "gibbs_chain_explorer",
@@ -288,6 +290,106 @@ def universal_approximation_explorer(f, x_range=(-np.pi, np.pi), n_hidden=3, n_p
     return Explorer(widget, static_twin(
         figure, {"n_hidden": ("hidden units", sorted({1, 2, 3, 5, 10, 30, int(n_hidden)}))},
         initial={"n_hidden": int(n_hidden)}, alt="a one-hidden-layer network fitted to a function"))
+
+
+def momentum_path(curvatures, learning_rate, momentum, start, n_steps):
+    """Gradient descent with momentum on the ravine J(w) = (a_1 w_1^2 + a_2 w_2^2) / 2 (chapter 2).
+
+    The update is the chapter's: Delta w <- mu Delta w - eta grad J(w); w <- w + Delta w,
+    with Delta w (the velocity) starting at zero; ``momentum=0`` is plain gradient descent.
+
+    Returns
+    -------
+    path : array of shape (n_steps + 1, 2)
+        w before the first step and after each step.
+    steps : array of shape (n_steps, 2)
+        The velocity Delta w of each step.
+    """
+    a = np.asarray(curvatures, dtype=float)
+    w, dw = np.array(start, dtype=float), np.zeros(2)
+    path, steps = [w.copy()], []
+    for _ in range(n_steps):
+        dw = momentum * dw - learning_rate * a * w
+        w = w + dw
+        path.append(w.copy())
+        steps.append(dw.copy())
+    return np.array(path), np.array(steps)
+
+
+def _momentum_figure(curvatures, learning_rate, momentum, start, n_steps, tol=1e-3):
+    path, steps = momentum_path(curvatures, learning_rate, momentum, start, n_steps)
+    plain, _ = momentum_path(curvatures, learning_rate, 0.0, start, n_steps)
+    fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(10, 3.6), gridspec_kw={"width_ratios": [1.5, 1]})
+    lim = 1.15 * np.abs(start).max()
+    g1, g2 = np.meshgrid(np.linspace(-lim, lim, 200), np.linspace(-lim / 2.5, lim / 2.5, 120))
+    ax0.contour(g1, g2, 0.5 * (curvatures[0] * g1**2 + curvatures[1] * g2**2), levels=12, colors="0.8",
+                linewidths=0.7)
+    ax0.plot(plain[:, 0], plain[:, 1], ".-", color="0.6", lw=0.8, ms=3, label="mu = 0")
+    ax0.plot(path[:, 0], path[:, 1], ".-", color="C0", lw=1.0, ms=3, label=f"mu = {momentum:g}")
+    shown = min(12, n_steps)  # the first velocities as arrows: Delta w of step t starts at w_(t-1)
+    ax0.quiver(path[:shown, 0], path[:shown, 1], steps[:shown, 0], steps[:shown, 1], angles="xy",
+               scale_units="xy", scale=1, color="C3", width=0.004, label="velocity")
+    ax0.plot(0, 0, "k*", ms=10)
+    ax0.set_xlim(-lim, lim)
+    ax0.set_ylim(-lim / 2.5, lim / 2.5)
+    ax0.set_xlabel("$w_1$ (shallow)")
+    ax0.set_ylabel("$w_2$ (steep)")
+    ax0.legend(loc="upper right", fontsize="small")
+
+    def settled(p):
+        far = np.flatnonzero(np.linalg.norm(p, axis=1) >= tol)
+        return None if far.size == 0 or far[-1] == len(p) - 1 else int(far[-1]) + 1
+
+    for p, label, color in ((plain, "mu = 0", "0.6"), (path, f"mu = {momentum:g}", "C0")):
+        ax1.semilogy(np.linalg.norm(p, axis=1), color=color, label=label)
+    ax1.axhline(tol, color="k", lw=0.5, ls=":")
+    ax1.set_xlabel("step")
+    ax1.set_ylabel("distance to the minimum")
+    ax1.legend(fontsize="small")
+    n_plain, n_mom = settled(plain), settled(path)
+    say = lambda n: f"{n} steps" if n is not None else f"> {n_steps} steps"  # noqa: E731
+    ax0.set_title(f"eta = {learning_rate:g}, mu = {momentum:g}: within {tol:g} after {say(n_mom)}", fontsize=10)
+    ax1.set_title(f"plain descent: {say(n_plain)}", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def momentum_explorer(curvatures=(1.0, 50.0), learning_rate=0.036, momentum=0.7, start=(-4.0, 1.0), n_steps=300,
+                      twin=True):
+    """A slider for the momentum mu on a two-dimensional quadratic ravine (chapter 2).
+
+    Each move runs :func:`momentum_path` on J(w) = (a_1 w_1^2 + a_2 w_2^2) / 2
+    with ``curvatures`` (a_1, a_2) from ``start`` and draws the trajectory over
+    the contours (plain descent in grey, the first velocities as red arrows)
+    and the distance to the minimum per step, with the number of steps after
+    which it stays below 1e-3. A second slider sets the learning rate. The twin
+    has mu = 0, 0.3, 0.5, 0.7, 0.8, 0.9 and 0.95 at the given learning rate.
+    """
+    import ipywidgets as w
+
+    curvatures = tuple(float(c) for c in curvatures)
+    start = np.array(start, dtype=float)
+
+    def draw(momentum, learning_rate):
+        _momentum_figure(curvatures, learning_rate, momentum, start, n_steps)
+        plt.show()
+
+    etas = sorted({0.005, 0.01, 0.02, 0.03, 0.036, 0.039, float(learning_rate)})
+    widget = w.interactive(
+        draw,
+        momentum=w.FloatSlider(value=momentum, min=0.0, max=0.99, step=0.01, description="mu"),
+        learning_rate=w.SelectionSlider(options=etas, value=float(learning_rate), description="eta"),
+    )
+    if not twin:
+        return Explorer(widget)
+    return Explorer(widget, static_twin(
+        lambda momentum: _momentum_figure(curvatures, learning_rate, momentum, start, n_steps),
+        {"momentum": ("mu", sorted({0.0, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, float(momentum)}))},
+        initial={"momentum": float(momentum)},
+        caption=(f"Momentum on a ravine with curvatures {curvatures[0]:g} and {curvatures[1]:g}, eta = "
+                 f"{learning_rate:g}, drawn when the notebook ran; move the slider to swap the pictures. "
+                 "Other values of mu and eta need JupyterLab (make lab)."),
+        alt="gradient descent with momentum on a quadratic ravine"))
 
 
 # --- chapter 4 -------------------------------------------------------------------------

@@ -24,16 +24,10 @@ STANDIN = Path(__file__).resolve().parent / "cupy_standin"
 # that turns into a pass once the notebook is fixed. Keys: notebook path from the root.
 _SET_WEIGHTS = "NumPy values assigned into device parameters with W[...] = ...; use the model's set_weights"
 KNOWN_SLIPS = {
-    "chapters/01_logistic_regression.ipynb": "cell 8: t * np.log(dbnlib.sigmoid(X @ w + w0)) mixes the NumPy t "
-                                             "with a device array; cell 23 passes l2= (now weight_decay=)",
-    "chapters/02_neural_networks.ipynb": f"cells 3, 11, 21: {_SET_WEIGHTS}; cells 5, 7: NumPy inputs @ device weights",
     "chapters/04_deep_networks.ipynb": "cells 16, 19, 21: MLP.layer_gradient_norms returns a device array, which the "
                                        "chapter hands to np.allclose, ax.plot and np.array",
     "chapters/05_rbm.ipynb": f"cell 13: rbm.W[...], rbm.a[...], rbm.b[...] = W, a, b ({_SET_WEIGHTS})",
     "chapters/06_contrastive_divergence.ipynb": f"cell 3: teacher.W[...] = rng.normal(...) ({_SET_WEIGHTS})",
-    "solutions/01_logistic_regression.ipynb": "cells 14, 18: the reference feeds NumPy arrays into device arithmetic "
-                                              "(dbnlib.logistic.loss_and_gradient)",
-    "solutions/02_neural_networks.ipynb": f"cells 6, 14: the reference builds its MLP with {_SET_WEIGHTS}",
     "solutions/04_deep_networks.ipynb": f"cell 14 (exercise 4.3): {_SET_WEIGHTS}",
     "solutions/05_rbm.ipynb": f"cells 6-22: reference_rbm(W, a, b) fills its RBM with {_SET_WEIGHTS}",
     "solutions/06_contrastive_divergence.ipynb": f"cells 6-22: reference_rbm(W, a, b) fills its RBM with {_SET_WEIGHTS}",
