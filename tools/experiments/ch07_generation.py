@@ -1,0 +1,297 @@
+"""Chapter 7's generation experiment: class-conditional digits, and why unconditional ones are one blob.
+
+    python tools/experiments/ch07_generation.py
+
+Writes ``chapters/results/ch07_generation.json`` (every number) and
+``chapters/results/ch07_generation.npz`` (the samples). One BLAS thread.
+
+Protocol. Chapter 7's data and split: MNIST-5k, ``train_test_split(X, y,
+test_size=1000, random_state=0)``; every model sees the 4,000 training digits
+only. Chapter 7's layer sizes and RBM recipe (``RBM_PARAMS`` of
+``ch07_dbn.py``), seed 0.
+
+1. The generative DBN of Hinton, Osindero & Teh (2006): ``DBN.fit_generative``
+   (the top RBM sees the 500 penultimate features and 10 softmax label units).
+   Its lower two RBMs are those of the plain DBN (``pretrain``, chapter 7's
+   generator): same seeds, same data, so the same weights, trained once.
+   Then both top RBMs get a second phase, ``TOP_PCD``: persistent CD from
+   the CD-1 solution (``pcd_phase``). With CD-1 alone the top-level chain
+   leaves the digits within 20 to 100 steps and settles in one blob; the
+   PCD phase was chosen among four tried (PCD at rates 0.002, 0.005 and 0.01,
+   CD-10) by the SVM agreement of 100 label-clamped chains.
+2. Class-conditional samples (stored as ``samples``/``labels``):
+   ``N_PER_CLASS`` independent chains per class, the label clamped, ``STEPS``
+   Gibbs steps in the top RBM, each chain started from the up-pass of a
+   training digit drawn at random from all classes (``start_digits``), then
+   the down-pass; a sample is the bottom layer's p(v = 1 | h_1). Controls: the
+   CD-1 top, random binary starts, starts from a digit of the requested class,
+   and starts from a digit of class c with the label c + 1. Measures: an RBF
+   SVM (``SVC(C=10)``, chapter 7's reference) trained on the 4,000 training
+   digits reads each sample's class; the diversity ratio of a class is the
+   mean pairwise Euclidean distance of its samples over that of its real
+   training digits; the distance of a sample from its start digit over the
+   same real spread tells a sample from a copy of its start.
+3. Unconditional chains: ``N_CHAINS`` chains from random binary states for
+   10,000 steps, traced: the fraction of penultimate units that change per
+   step, the class the SVM reads every ``TRACE_EVERY`` steps, and samples
+   after 100, 1,000 and 10,000 steps; for the plain DBN with its CD-1 top
+   (chapter 7's one blob), the same after the PCD phase, and the generative
+   DBN with its label units free (resampled with the rest).
+
+Set ``CH07_GENERATION_CACHE`` to a folder to keep the two CD-1 DBNs between
+runs (the committed results used one, filled by an earlier run of
+``train_models``).
+"""
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("MKL_NUM_THREADS", "1")
+os.environ.setdefault("DBNLIB_BACKEND", "numpy")
+
+import numpy as np  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from dbnlib import DBN, RNG, to_numpy  # noqa: E402
+from dbnlib.datasets import load_mnist, train_test_split  # noqa: E402
+from dbnlib.dbn import down_pass  # noqa: E402
+
+OUT = ROOT / "chapters" / "results"
+SEED = 0
+SIZES = (784, 500, 500, 2000)  # chapter 7's architecture
+RBM_PARAMS = dict(learning_rate=0.05, n_epochs=30, batch_size=50, momentum=(0.5, 0.9), weight_decay=2e-4)  # ch07_dbn
+# a second phase for the top RBMs: persistent CD from the CD-1 solution, so that the Gibbs chain stays on the digits
+TOP_PCD = dict(persistent=True, learning_rate=0.005, n_epochs=15, momentum=(0.5, 0.5))
+N_PER_CLASS = 20
+STEPS = 1000  # top-level Gibbs steps of each class-conditional chain
+N_CHAINS = 20  # unconditional chains traced
+CHECKPOINTS = (100, 1000, 10000)
+TRACE_EVERY = 10
+
+
+def log(*args):
+    print(f"[{time.strftime('%H:%M:%S')}]", *args, flush=True)
+
+
+def mean_pairwise_distance(A):
+    """Mean Euclidean distance over the distinct pairs of rows of A."""
+    from scipy.spatial.distance import pdist
+
+    return float(pdist(np.asarray(A, dtype=np.float64)).mean())
+
+
+def class_measures(samples, labels, svm, Xtr, ytr):
+    """Per class: the SVM's agreement with the requested class and the diversity ratio."""
+    read = svm.predict(samples)
+    out = dict(agreement={}, diversity_ratio={}, svm_reads={})
+    for c in range(10):
+        mine = labels == c
+        out["agreement"][str(c)] = float(np.mean(read[mine] == c))
+        out["diversity_ratio"][str(c)] = mean_pairwise_distance(samples[mine]) / mean_pairwise_distance(Xtr[ytr == c])
+        out["svm_reads"][str(c)] = np.bincount(read[mine], minlength=10).tolist()
+    out["agreement_all"] = float(np.mean(read == labels))
+    out["diversity_ratio_min"] = min(out["diversity_ratio"].values())
+    return out
+
+
+def trace(dbn, svm, seed, labels_free=False):
+    """Run N_CHAINS top-level chains from random binary states for CHECKPOINTS[-1] steps and record mixing."""
+    top = dbn.rbms[-1]
+    n_labels = dbn.n_labels_
+    n_pen = top.n_visible - n_labels
+    rng = RNG(seed)
+    v = (rng.random((N_CHAINS, n_pen)) < 0.5).astype(top.W.dtype)
+    if labels_free:
+        v = np.concatenate([v, np.eye(n_labels, dtype=v.dtype)[rng.integers(0, n_labels, size=N_CHAINS)]], axis=1)
+    flips, label_changes, classes, samples = [], [], [], {}
+    for t in range(1, CHECKPOINTS[-1] + 1):
+        new = to_numpy(top.sample_v_given_h(top.sample_h_given_v(v, rng=rng), rng=rng))
+        flips.append(float(np.mean(new[:, :n_pen] != v[:, :n_pen])))
+        if labels_free:
+            label_changes.append(float(np.mean(new[:, n_pen:].argmax(1) != v[:, n_pen:].argmax(1))))
+        v = new
+        if t % TRACE_EVERY == 0 or t in CHECKPOINTS:
+            h_top = top.sample_h_given_v(v, rng=rng)
+            pen = (rng.random((N_CHAINS, n_pen)) < to_numpy(top.prob_v_given_h(h_top))[:, :n_pen]).astype(v.dtype)
+            uniforms = [rng.random((N_CHAINS, r.n_hidden)) for r in dbn.rbms[:-2]]
+            x = to_numpy(down_pass(dbn.rbms[:-1], pen, uniforms))
+            if t % TRACE_EVERY == 0:
+                classes.append(svm.predict(x))
+            if t in CHECKPOINTS:
+                samples[t] = x
+    classes = np.array(classes)  # (n_traced, N_CHAINS)
+    flips = np.array(flips)
+    windows = [(a, b) for a, b in ((1, 10), (11, 100), (101, 1000), (1001, 10000)) if b <= len(flips)]
+    out = dict(
+        n_chains=N_CHAINS,
+        trace_every=TRACE_EVERY,
+        penultimate_flip_rate={f"{a}-{b}": float(flips[a - 1 : b].mean()) for a, b in windows},
+        svm_class_changes_per_chain=[int(np.sum(classes[1:, j] != classes[:-1, j])) for j in range(N_CHAINS)],
+        svm_distinct_classes_per_chain=[len(set(classes[:, j].tolist())) for j in range(N_CHAINS)],
+        svm_classes_over_all_traced=np.bincount(classes.ravel(), minlength=10).tolist(),
+        checkpoints={},
+    )
+    if labels_free:
+        lc = np.array(label_changes)
+        out["label_change_rate"] = {f"{a}-{b}": float(lc[a - 1 : b].mean()) for a, b in windows}
+    for t, x in samples.items():
+        out["checkpoints"][str(t)] = dict(
+            svm_classes=np.bincount(svm.predict(x), minlength=10).tolist(),
+            mean_pairwise_distance=mean_pairwise_distance(x),
+        )
+    return out, samples
+
+
+def grid_png(path, rows, titles):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(len(rows), 1, figsize=(12, 1.3 * len(rows)))
+    for ax, row, title in zip(axes, rows, titles, strict=True):
+        ax.imshow(np.hstack([r.reshape(28, 28) for r in row]), cmap="gray_r", vmin=0, vmax=1)
+        ax.set_title(title, fontsize=8, loc="left")
+        ax.axis("off")
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+
+
+def train_models(Xtr, ytr, res):
+    """The plain DBN and the generative one (sharing the lower layers); kept in $CH07_GENERATION_CACHE if set."""
+    cache = os.environ.get("CH07_GENERATION_CACHE")
+    if cache and (Path(cache) / "gen.npz").exists():
+        log("models from", cache)
+        return DBN.load(Path(cache) / "plain.npz"), DBN.load(Path(cache) / "gen.npz")
+    t0 = time.time()
+    plain = DBN(SIZES, rbm_params=RBM_PARAMS, random_state=SEED).pretrain(Xtr)
+    res["plain_pretrain_seconds"] = time.time() - t0
+    tmp = OUT / "_ch07_generation_tmp.npz"
+    plain.save(tmp)
+    gen = DBN.load(tmp).set_params(warm_start=True)  # keeps the pre-trained lower layers, trains a labelled top
+    tmp.unlink()
+    t0 = time.time()
+    gen.fit_generative(Xtr, ytr)
+    res["top_seconds"] = time.time() - t0
+    if cache:
+        Path(cache).mkdir(parents=True, exist_ok=True)
+        plain.save(Path(cache) / "plain.npz")
+        gen.save(Path(cache) / "gen.npz")
+    return plain, gen
+
+
+def pcd_phase(dbn, Xtr, ytr):
+    """A copy of ``dbn`` whose top RBM has had TOP_PCD's persistent-CD epochs on the top RBM's own data."""
+    tmp = OUT / "_ch07_generation_tmp.npz"
+    dbn.save(tmp)
+    twin = DBN.load(tmp)
+    tmp.unlink()
+    H = to_numpy(twin.propagate_up(Xtr, len(twin.rbms) - 1))
+    if twin.n_labels_:
+        H = np.hstack([H, np.eye(twin.n_labels_, dtype=H.dtype)[np.searchsorted(twin.classes_, ytr)]])
+    twin.rbms[-1].set_params(warm_start=True, **TOP_PCD).fit(H)
+    return twin
+
+
+def conditional(dbn, svm, Xtr, ytr, starts, labels, seed, real_spread):
+    """Class-conditional chains from ``starts`` (rows of Xtr, or None for random binary states), measured."""
+    x = to_numpy(dbn.sample(len(labels), steps=STEPS, random_state=seed, labels=labels,
+                            start=None if starts is None else Xtr[starts]))  # fmt: skip
+    out = class_measures(x, labels, svm, Xtr, ytr)
+    if starts is not None:
+        read = svm.predict(x)
+        out["agreement_with_start_class"] = float(np.mean(read == ytr[starts]))
+        out["start_class_equals_label"] = float(np.mean(ytr[starts] == labels))
+        dist = np.linalg.norm(x - Xtr[starts], axis=1)
+        out["distance_to_start_over_class_spread"] = {
+            str(c): float(dist[labels == c].mean()) / real_spread[str(c)] for c in range(10)}  # fmt: skip
+    return out, x
+
+
+def main():
+    from sklearn.svm import SVC
+
+    t_start = time.time()
+    OUT.mkdir(parents=True, exist_ok=True)
+    X, y = load_mnist("5k")
+    Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=1000, random_state=0)
+    res = dict(sizes=SIZES, rbm_params=RBM_PARAMS, top_pcd=TOP_PCD, seed=SEED, n_per_class=N_PER_CLASS,
+               steps=STEPS, blas_threads=1, n_train=len(Xtr))  # fmt: skip
+
+    svm = SVC(C=10.0).fit(Xtr, ytr)
+    res["svm_test_error"] = float(1 - svm.score(Xte, yte))
+    spread = {str(c): mean_pairwise_distance(Xtr[ytr == c]) for c in range(10)}
+    res["real_mean_pairwise_distance"] = spread
+    log("svm test error", res["svm_test_error"])
+
+    # ---- the plain DBN (chapter 7's generator) and the generative one on the same lower layers; then PCD
+    plain, gen = train_models(Xtr, ytr, res)
+    t0 = time.time()
+    gen_pcd, plain_pcd = pcd_phase(gen, Xtr, ytr), pcd_phase(plain, Xtr, ytr)
+    res["pcd_phase_seconds"] = time.time() - t0
+    # classification by free energy (the test digits are used for these two numbers only)
+    res["generative_test_error"] = dict(cd1=float(1 - gen.score(Xte, yte)), pcd=float(1 - gen_pcd.score(Xte, yte)))
+    log("free-energy classification test error", res["generative_test_error"])
+
+    # ---- class-conditional samples
+    labels = np.repeat(np.arange(10), N_PER_CLASS)
+    pick = np.random.default_rng(SEED + 1)
+    any_digit = pick.choice(len(Xtr), size=len(labels), replace=False)  # the stored chains start here
+    same = np.array([pick.choice(np.flatnonzero(ytr == c)) for c in labels])  # a digit of the requested class
+    t0 = time.time()
+    res["conditional"], samples = conditional(gen_pcd, svm, Xtr, ytr, any_digit, labels, SEED + 1, spread)
+    res["sample_seconds"] = time.time() - t0
+    log("conditional, PCD top, any-digit starts:", res["conditional"]["agreement"],
+        res["conditional"]["diversity_ratio"])  # fmt: skip
+    controls = dict(
+        cd1_top_any_digit_start=(gen, any_digit, labels),
+        random_binary_start=(gen_pcd, None, labels),
+        same_class_start=(gen_pcd, same, labels),
+        wrong_label_same_class_start=(gen_pcd, same, (labels + 1) % 10),
+    )
+    extra = {}
+    for i, (name, (dbn, starts, lab)) in enumerate(controls.items()):
+        res[f"conditional_{name}"], extra[name] = conditional(dbn, svm, Xtr, ytr, starts, lab, SEED + 10 + i, spread)
+        log(name, res[f"conditional_{name}"]["agreement_all"], res[f"conditional_{name}"].get(
+            "agreement_with_start_class"), res[f"conditional_{name}"]["diversity_ratio_min"])  # fmt: skip
+
+    # ---- unconditional chains: the plain DBN (CD-1 top, then PCD top), the generative one with free labels
+    traces = dict(plain_cd1=(plain, False), plain_pcd=(plain_pcd, False), free_labels_pcd=(gen_pcd, True))
+    uncond = {}
+    for i, (name, (dbn, free)) in enumerate(traces.items()):
+        res[f"unconditional_{name}"], uncond[name] = trace(dbn, svm, SEED + 20 + i, labels_free=free)
+        log(name, {k: v for k, v in res[f"unconditional_{name}"].items() if k != "checkpoints"})
+        log(res[f"unconditional_{name}"]["checkpoints"])
+
+    arrays = dict(samples=samples.astype(np.float16), labels=labels, start_digits=any_digit,
+                  samples_same_class_start=extra["same_class_start"].astype(np.float16), same_class_start=same,
+                  samples_random_binary_start=extra["random_binary_start"].astype(np.float16),
+                  samples_cd1_top=extra["cd1_top_any_digit_start"].astype(np.float16))  # fmt: skip
+    for name in traces:
+        for t in CHECKPOINTS:
+            arrays[f"unconditional_{name}_{t}"] = uncond[name][t].astype(np.float16)
+    np.savez_compressed(OUT / "ch07_generation.npz", **arrays)
+    res["runtime_seconds"] = time.time() - t_start
+    (OUT / "ch07_generation.json").write_text(json.dumps(res, indent=1))
+
+    rows = [samples[labels == c][:10] for c in range(10)]
+    titles = [f"label {c}: SVM agreement {res['conditional']['agreement'][str(c)]:.2f}" for c in range(10)]
+    for name in ("same_class_start", "random_binary_start", "cd1_top_any_digit_start"):
+        rows.append(extra[name][::N_PER_CLASS][:10])
+        titles.append(f"labels 0..9, {name}")
+    for name in traces:
+        rows += [uncond[name][t][:10] for t in CHECKPOINTS]
+        titles += [f"unconditional {name}, {t} steps" for t in CHECKPOINTS]
+    grid_png("/tmp/h10_samples.png", rows, titles)
+    log("done in", res["runtime_seconds"], "s")
+
+
+if __name__ == "__main__":
+    main()
