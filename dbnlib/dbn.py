@@ -173,8 +173,8 @@ class LabelledRBM(RBM):
     n_hidden : int
     n_labels : int
         Size of the softmax group (the last ``n_labels`` visible units), >= 2.
-    **others
-        As for ``RBM``.
+    learning_rate, k, persistent, momentum, weight_decay, batch_size, n_epochs
+        As for ``RBM``, and so is every other keyword argument.
 
     Attributes
     ----------
