@@ -36,6 +36,7 @@ __all__ = [
     "layer_gradient_explorer",
     "rbm_weight_explorer",
     "gibbs_chain_explorer",
+    "ais_explorer",
 ]
 
 TWIN_DPI = 72
@@ -568,3 +569,109 @@ def gibbs_chain_explorer(model, v0, n_steps=200, shape=(28, 28), random_state=0,
         caption=(f"The same chains after {len(steps)} chosen numbers of sweeps, drawn when the notebook ran; move "
                  "the slider to swap them. Any other number of sweeps needs JupyterLab (make lab)."),
         alt="Gibbs chains of the RBM: samples and their means"))
+
+
+def _ais_paths(W, a, b, a_base, betas, n_chains, rng):
+    """The running log-weights of ``n_chains`` AIS runs, shape (len(betas), n_chains), on the host.
+
+    The same walk as :func:`dbnlib.ais.ais_log_partition` (base-rate model A at
+    beta = 0, the RBM at beta = 1, one Gibbs sweep per temperature), kept step by
+    step so that a figure can show how the weights grow apart.
+    """
+
+    def sig(x):
+        return 0.5 * (1.0 + np.tanh(0.5 * x))
+
+    n_visible, n_hidden = W.shape
+    v = (rng.random((n_chains, n_visible)) < sig(a_base)).astype(float)
+    log_w, path = np.zeros(n_chains), [np.zeros(n_chains)]
+    for k in range(1, len(betas)):
+        z = v @ W + b
+        hi, lo = betas[k], betas[k - 1]
+        log_w += (hi - lo) * (v @ (a - a_base)) + (np.logaddexp(0, hi * z) - np.logaddexp(0, lo * z)).sum(axis=1)
+        path.append(log_w.copy())
+        if k < len(betas) - 1:
+            h = (rng.random((n_chains, n_hidden)) < sig(hi * z)).astype(float)
+            p_v = sig((1 - hi) * a_base + hi * (a + h @ W.T))
+            v = (rng.random(p_v.shape) < p_v).astype(float)
+    return np.array(path)
+
+
+def ais_explorer(model, data=None, n_betas=100, n_runs=20, n_repeats=20, values=(4, 10, 30, 100, 300, 1000),
+                 random_state=0, twin=True):
+    """Annealed importance sampling on an RBM whose log Z is exact (chapter 6).
+
+    For each number of temperatures K in ``values`` (``dbnlib.ais.ais_schedule(K)``),
+    :func:`dbnlib.ais.ais_log_partition` runs ``n_runs * n_repeats`` AIS runs from
+    the base-rate model of ``data`` (the model's own visible biases without
+    data); they are split into ``n_repeats`` estimates of ``n_runs`` runs each.
+    The left panel draws the ladder of temperatures beta_k and the running
+    log-weight of 8 runs (the path from log Z_A to the estimate of log Z);
+    the right panel the ``n_repeats`` errors log Z_hat - log Z against the
+    exact log Z of ``model.log_partition()``, with their mean, spread and the
+    mean effective sample size. The slider (and the twin) move K over
+    ``values``; ``n_betas`` is where they start. Results are computed once per K.
+    """
+    import ipywidgets as w
+
+    from .ais import ais_log_partition, ais_schedule, base_rate_bias, effective_sample_size
+    from .backend import RNG
+
+    W, a, b = (np.asarray(to_numpy(x), dtype=float) for x in (model.W, model.a, model.b))
+    values = sorted({int(k) for k in values} | {int(n_betas)})
+    if values[0] < 3:
+        raise ValueError(f"ais_explorer: every number of temperatures must be at least 3, got {values[0]}")
+    exact = float(model.log_partition())
+    if data is None:
+        a_base = a.copy()  # the model's own visible biases
+    else:
+        a_base = np.asarray(to_numpy(base_rate_bias(np.asarray(to_numpy(data), dtype=float).mean(axis=0))))
+    cache = {}
+
+    def results(K):
+        if K not in cache:
+            res = ais_log_partition(W, a, b, a_base, n_betas=K, n_runs=n_runs * n_repeats,
+                                    random_state=RNG(random_state))  # fmt: skip
+            groups = np.asarray(res.log_weights).reshape(n_repeats, n_runs)
+            top = groups.max(axis=1, keepdims=True)
+            estimates = res.log_z_base + top[:, 0] + np.log(np.exp(groups - top).mean(axis=1))
+            ess = effective_sample_size(groups, axis=1)
+            betas = ais_schedule(K)
+            paths = _ais_paths(W, a, b, a_base, betas, 8, np.random.default_rng(random_state))
+            cache[K] = (estimates - exact, float(np.mean(ess)), betas, paths, exact - res.log_z_base)
+        return cache[K]
+
+    def figure(K):
+        errors, ess, betas, paths, target = results(K)
+        fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(11, 3.6), gridspec_kw={"width_ratios": [3, 2]})
+        ax0.plot(betas, paths, lw=1, alpha=0.8)
+        ax0.axhline(target, color="k", ls="--", lw=1, label="exact log Z - log Z_A")
+        ax0.plot(betas, np.full(len(betas), ax0.get_ylim()[0]), "|", color="0.3", ms=8,
+                 label=f"the {K} temperatures")  # fmt: skip
+        ax0.set_xlabel("beta (0: base-rate model A, 1: the RBM)")
+        ax0.set_ylabel("running log w of 8 runs")
+        ax0.legend(fontsize=8, loc="upper left")
+        ax0.set_title(f"K = {K} temperatures")
+        # one x range for every K (set by the fewest temperatures), so that the spread visibly shrinks
+        lim = max(1.0, 1.1 * max(float(np.max(np.abs(results(k)[0]))) for k in (values[0], K)))
+        ax1.hist(errors, bins=np.linspace(-lim, lim, 31), color="C0")
+        ax1.axvline(0, color="k", ls="--", lw=1)
+        ax1.set_xlabel("log Z_hat - log Z (nats)")
+        ax1.set_ylabel(f"estimates of {n_runs} runs")
+        ax1.set_title(f"mean error {errors.mean():+.3g}, sd {errors.std(ddof=1):.3g}, ESS {ess:.3g} of {n_runs}",
+                      fontsize=10)  # fmt: skip
+        fig.tight_layout()
+        return fig
+
+    def draw(K):
+        figure(K)
+        plt.show()
+
+    widget = w.interactive(draw, K=w.SelectionSlider(options=values, value=int(n_betas), description="temperatures"))
+    if not twin:
+        return Explorer(widget)
+    return Explorer(widget, static_twin(
+        figure, {"K": ("temperatures", values)}, initial={"K": int(n_betas)},
+        caption=(f"AIS with {len(values)} numbers of temperatures, drawn when the notebook ran; move the slider to "
+                 "swap them. Other models and run counts need JupyterLab (make lab)."),
+        alt="AIS: running log-weights along the temperature ladder, and the spread of the log Z estimates"))

@@ -26,11 +26,7 @@ _SET_WEIGHTS = "NumPy values assigned into device parameters with W[...] = ...; 
 KNOWN_SLIPS = {
     "chapters/04_deep_networks.ipynb": "cells 16, 19, 21: MLP.layer_gradient_norms returns a device array, which the "
                                        "chapter hands to np.allclose, ax.plot and np.array",
-    "chapters/05_rbm.ipynb": f"cell 13: rbm.W[...], rbm.a[...], rbm.b[...] = W, a, b ({_SET_WEIGHTS})",
-    "chapters/06_contrastive_divergence.ipynb": f"cell 3: teacher.W[...] = rng.normal(...) ({_SET_WEIGHTS})",
     "solutions/04_deep_networks.ipynb": f"cell 14 (exercise 4.3): {_SET_WEIGHTS}",
-    "solutions/05_rbm.ipynb": f"cells 6-22: reference_rbm(W, a, b) fills its RBM with {_SET_WEIGHTS}",
-    "solutions/06_contrastive_divergence.ipynb": f"cells 6-22: reference_rbm(W, a, b) fills its RBM with {_SET_WEIGHTS}",
 }
 
 _FIRST = """\

@@ -115,3 +115,29 @@ def test_an_explorer_without_twin_is_the_widget_alone():
     rng = np.random.default_rng(1)
     explorer = widgets.rbm_weight_explorer(rng.normal(size=(2, 2)), np.zeros(2), np.zeros(2), twin=False)
     assert explorer.twin is None and type(explorer.widget).__name__ == "interactive"
+
+
+def test_ais_paths_telescope_to_the_exact_ratio_without_weights():
+    # With W = 0 and the base biases equal to a, p_beta differs from A only through the hidden
+    # biases, and the log-weights telescope to log Z_B - log Z_A exactly, whatever the samples.
+    rng = np.random.default_rng(2)
+    a, b = rng.normal(size=4), rng.normal(size=3)
+    betas = np.linspace(0, 1, 7)
+    paths = widgets._ais_paths(np.zeros((4, 3)), a, b, a.copy(), betas, 5, rng)
+    assert paths.shape == (7, 5)
+    want = np.logaddexp(0, b).sum() - 3 * np.log(2)
+    np.testing.assert_allclose(paths[-1], want, rtol=1e-12)
+
+
+def test_ais_explorer_twin_has_one_frame_per_temperature_count():
+    pytest.importorskip("ipywidgets")
+    from dbnlib.rbm import RBM
+
+    rng = np.random.default_rng(3)
+    rbm = RBM(5, 3, dtype="float64").set_weights(W=rng.normal(0, 2, (5, 3)), a=rng.normal(size=5), b=rng.normal(size=3))
+    explorer = widgets.ais_explorer(rbm, n_betas=10, n_runs=4, n_repeats=3, values=(4, 10, 30))
+    frames, sliders, shown = parse(explorer.twin.html())
+    assert len(frames) == 3 and len(set(frames)) == 3
+    assert sliders[0]["labels"] == ["4", "10", "30"] and sliders[0]["value"] == 1
+    with pytest.raises(ValueError, match="at least 3"):
+        widgets.ais_explorer(rbm, n_betas=10, values=(2, 10))
