@@ -24,9 +24,6 @@ STANDIN = Path(__file__).resolve().parent / "cupy_standin"
 # that turns into a pass once the notebook is fixed. Keys: notebook path from the root.
 _SET_WEIGHTS = "NumPy values assigned into device parameters with W[...] = ...; use the model's set_weights"
 KNOWN_SLIPS = {
-    "chapters/04_deep_networks.ipynb": "cells 16, 19, 21: MLP.layer_gradient_norms returns a device array, which the "
-                                       "chapter hands to np.allclose, ax.plot and np.array",
-    "solutions/04_deep_networks.ipynb": f"cell 14 (exercise 4.3): {_SET_WEIGHTS}",
 }
 
 _FIRST = """\
