@@ -106,7 +106,8 @@ def ais_schedule(n_betas):
         raise ValueError(f"ais_schedule: n_betas must be at least 3, got {n_betas}")
     n1 = max(1, round(n_betas * 500 / 14500))
     n2 = max(1, round(n_betas * 4000 / 14500))
-    n3 = n_betas - n1 - n2
+    n3 = max(2, n_betas - n1 - n2)  # the last stretch must hold both 0.9 and beta_K = 1
+    n2 = n_betas - n1 - n3
     return np.concatenate(
         [np.linspace(0, 0.5, n1, endpoint=False), np.linspace(0.5, 0.9, n2, endpoint=False), np.linspace(0.9, 1, n3)]
     )

@@ -168,3 +168,12 @@ def test_ais_and_raise_bracket_the_exact_log_likelihood_on_784_by_15(mnist_rbm):
         assert 1 <= ais.ess <= 100 and raise_.log_p.shape == (100,)
     assert raise_.log_likelihood - 1.0 < exact < upper + 3 * ais.log_z_std + 0.1
     assert upper - raise_.log_likelihood < 1.5
+
+
+@pytest.mark.parametrize("n_betas", [3, 4, 5, 7, 10, 29, 100, 1001])
+def test_the_schedule_runs_from_zero_to_one_strictly_increasing(n_betas):
+
+    betas = ais_schedule(n_betas)
+    assert len(betas) == n_betas
+    assert betas[0] == 0.0 and betas[-1] == 1.0
+    assert np.all(np.diff(betas) > 0)
