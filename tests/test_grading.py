@@ -31,6 +31,10 @@ def _entry(name):
     return next(nb for nb in MANIFEST["notebooks"] if nb["notebook"] == name)
 
 
+def _points(name):
+    return sum(ex["points"] for ex in _entry(name)["exercises"])
+
+
 # --- dbnlib.grading ------------------------------------------------------------------
 
 def _inputs(rng, case):
@@ -323,8 +327,8 @@ def _tampered_notebook(folder):
 @pytest.mark.slow
 def test_the_grader_defeats_each_attack(tmp_path):
     rows = {r["id"]: r for r in grade.grade_notebook(_tampered_notebook(tmp_path), _entry(NB01), timeout=20)}
-    assert list(rows) == ["1.1", "1.2", "1.3", "1.4", "1.5"], "deleted check cells still count"
-    assert sum(r["total"] for r in rows.values()) == 15
+    assert list(rows) == [ex["id"] for ex in _entry(NB01)["exercises"]], "deleted check cells still count"
+    assert sum(r["total"] for r in rows.values()) == _points(NB01)
     assert rows["1.1"]["points"] == 2 and rows["1.1"]["status"] == "PARTIAL", rows["1.1"]  # 2/3, hidden 0/1
     assert "overflowed" in rows["1.1"]["message"] and "hidden check" in rows["1.1"]["message"]
     assert rows["1.2"]["points"] == 0 and "ValueError" in rows["1.2"]["message"]
@@ -358,7 +362,7 @@ def test_loops_and_a_dead_kernel_cost_only_their_exercise(tmp_path):
     indent = lambda s: "\n".join("    " + line for line in s.splitlines())  # noqa: E731
     answers = {
         "def softmax(U):": "def softmax(U):\n" + indent(LOOP),
-        "def xor_weights():": "import os\n\ndef xor_weights():\n    os._exit(1)",
+        "def parity_weights():": "import os\n\ndef parity_weights():\n    os._exit(1)",
     }
     path = _learner_notebook(tmp_path, NB02, answers, extra=[LOOP])
     rows = {r["id"]: r for r in grade.grade_notebook(path, _entry(NB02), timeout=3)}
@@ -393,10 +397,12 @@ def test_a_class_run(tmp_path):
     assert list(csv.reader((tmp_path / "grades.csv").open()))[0] == ["student", *ids, "total", "max", "error"]
     assert rows["ada_right"]["total"] == rows["ada_right"]["max"] == str(full)
     bob = rows["bob_wrong"]
-    assert bob["1.2"] == "0" and bob["1.1"] == "4" and int(bob["total"]) == 15 - 3
+    assert bob["1.2"] == "0" and bob["1.1"] == "4" and int(bob["total"]) == _points(NB01) - 3
     assert all(bob[i] == "0" for i in ids if not i.startswith("1.")), "untouched exercises score nothing"
     assert "NotImplementedError" in (tmp_path / "feedback" / "bob_wrong.txt").read_text()
-    assert rows["eve_tampered"]["total"] == "2" and rows["eve_tampered"]["max"] == str(full)
+    # 2 points for 1.1's partly right answer; exercises after 1.5 carry the solution's answers, untampered
+    honest = sum(ex["points"] for ex in _entry(NB01)["exercises"] if ex["id"] not in ("1.1", "1.2", "1.3", "1.4", "1.5"))
+    assert rows["eve_tampered"]["total"] == str(2 + honest) and rows["eve_tampered"]["max"] == str(full), rows["eve_tampered"]
     feedback = (tmp_path / "feedback" / "eve_tampered.txt").read_text()
     assert "Exercise 1.3 (cross-entropy gradient): FAIL 0/3 - case 1: your answer calls" in feedback
     assert "Exercise 7.4 (downward generative pass): MISSING 0/3 - notebook not submitted" in feedback
