@@ -247,7 +247,12 @@ class RBM(Model):
         return self._up(self._check_v(X, "transform"))
 
     def reconstruct(self, X):
-        """One deterministic up-down pass: E[v | h = p(h | v)]; shape (n_samples, n_visible)."""
+        """One deterministic mean-field up-down pass: sigmoid(a + W p) with p = p(h = 1 | v).
+
+        Each hidden unit is replaced by its probability, so this is not a
+        conditional expectation given a state of h (p is not one); it is the
+        reconstruction the CD monitors use. Shape (n_samples, n_visible).
+        """
         return self._down(self._up(self._check_v(X, "reconstruct")))
 
     def pseudo_log_likelihood(self, X, random_state=0):
@@ -283,7 +288,7 @@ class RBM(Model):
         Returns
         -------
         float or AISResult
-            The exact log Z, or an ``AISResult(log_z, log_z_std, log_weights, log_z_base)``.
+            The exact log Z, or an ``AISResult(log_z, log_z_std, log_weights, log_z_base, ess)``.
         """
         if method == "exact":
             return self._exact_log_z()
