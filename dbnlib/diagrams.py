@@ -5,10 +5,10 @@ Each function draws one picture the book talks about and returns the Axes:
 - ``logistic_unit``: chapter 1's unit, inputs x_1..x_n with weights w_1..w_n and
   the bias w_0 on a constant input 1, summed and squashed by the sigmoid;
 - ``feedforward_net``: a network from its layer sizes (symbols: chapter 2's
-  x, z, y, w_ij, v_j, b_j, c) or from an ``MLP``'s weights (edge colour = sign,
+  x, h, y, w_ij, v_j, b_j, c) or from an ``MLP``'s weights (edge colour = sign,
   edge width = |w|, biases written beside the units);
 - ``computational_graph``: chapter 3's 2-2-1 net as a graph of its
-  intermediate quantities s_j, z_j, u, y, J, with every forward value and every
+  intermediate quantities z_j, h_j, u, y, J, with every forward value and every
   gradient dJ/d(.) written on it (``backprop_221`` gives the same numbers);
 - ``rbm_graph``: the RBM's bipartite graph, v with biases a, h with biases b,
   undirected edges W, optionally coloured by an ``RBM``'s weights;
@@ -298,7 +298,7 @@ def _mlp_weights(source):
 
 
 def _ff_names(sizes):
-    """Chapter 2's symbols: units x_i, z_j (z^(l)_j when deep), y_k; their bias symbols; edge symbols."""
+    """Chapter 2's symbols: units x_i, h_j (h^(l)_j when deep), y_k; their bias symbols; edge symbols."""
     L = len(sizes) - 1
 
     def unit(l, i):
@@ -306,7 +306,7 @@ def _ff_names(sizes):
             return _sub("x", i + 1)
         if l == L:
             return "y" if sizes[-1] == 1 else _sub("y", i + 1)
-        return _sub("z", i + 1) if L == 2 else f"z^{{({l})}}_{{{i + 1}}}"
+        return _sub("h", i + 1) if L == 2 else f"h^{{({l})}}_{{{i + 1}}}"
 
     def bias(l, i):
         if L == 2:
@@ -438,7 +438,7 @@ def _params_221(source):
 def backprop_221(x, t, params):
     """Forward values and gradients of chapter 3's 2-2-1 net on one example, node by node.
 
-    s_j = x_1 w_1j + x_2 w_2j + b_j,  z_j = sigma(s_j),  u = z_1 v_1 + z_2 v_2 + c,
+    z_j = x_1 w_1j + x_2 w_2j + b_j,  h_j = sigma(z_j),  u = h_1 v_1 + h_2 v_2 + c,
     y = sigma(u),  J = -[t log y + (1 - t) log(1 - y)].  The backward pass is
     the chain rule applied one node at a time, from J down to the inputs.
 
@@ -453,7 +453,7 @@ def backprop_221(x, t, params):
     -------
     dict
         Name -> (value, dJ/d name), names ``x_1 x_2 w_11 w_21 w_12 w_22 b_1 b_2
-        s_1 s_2 z_1 z_2 v_1 v_2 c u y J`` (dJ/dJ = 1).
+        z_1 z_2 h_1 h_2 v_1 v_2 c u y J`` (dJ/dJ = 1).
     """
     W, b, V, c = _params_221(params)
     x = _array(x, "backprop_221: x").reshape(-1)
@@ -466,23 +466,23 @@ def backprop_221(x, t, params):
     if not 0 <= t <= 1:
         raise ValueError(f"backprop_221: the target t must lie in [0, 1], got {t}")
     sig = lambda a: 1.0 / (1.0 + np.exp(-a))  # noqa: E731
-    s = x @ W + b
-    z = sig(s)
-    u = float(z @ V + c)
+    z = x @ W + b
+    h = sig(z)
+    u = float(h @ V + c)
     y = sig(u)
     J = float(np.logaddexp(0, u) - t * u)  # the cross-entropy written through u, finite for any u
     dJ_du = y - t                             # dJ/dy * dy/du = (y - t)/(y(1 - y)) * y(1 - y)
     dJ_dy = dJ_du / (y * (1 - y))
-    dJ_dz = dJ_du * V                         # u = z_1 v_1 + z_2 v_2 + c
-    dJ_ds = dJ_dz * z * (1 - z)               # z_j = sigma(s_j)
-    dJ_dW = np.outer(x, dJ_ds)                # s_j = sum_i x_i w_ij + b_j
-    dJ_dx = W @ dJ_ds
+    dJ_dh = dJ_du * V                         # u = h_1 v_1 + h_2 v_2 + c
+    dJ_dz = dJ_dh * h * (1 - h)               # h_j = sigma(z_j)
+    dJ_dW = np.outer(x, dJ_dz)                # z_j = sum_i x_i w_ij + b_j
+    dJ_dx = W @ dJ_dz
     out = {"J": (J, 1.0), "y": (y, dJ_dy), "u": (u, dJ_du), "c": (c, dJ_du)}
     for j in range(2):
+        out[f"h_{j + 1}"] = (h[j], dJ_dh[j])
+        out[f"v_{j + 1}"] = (V[j], dJ_du * h[j])
         out[f"z_{j + 1}"] = (z[j], dJ_dz[j])
-        out[f"v_{j + 1}"] = (V[j], dJ_du * z[j])
-        out[f"s_{j + 1}"] = (s[j], dJ_ds[j])
-        out[f"b_{j + 1}"] = (b[j], dJ_ds[j])
+        out[f"b_{j + 1}"] = (b[j], dJ_dz[j])
         out[f"x_{j + 1}"] = (x[j], dJ_dx[j])
         for i in range(2):
             out[f"w_{i + 1}{j + 1}"] = (W[i, j], dJ_dW[i, j])
@@ -506,7 +506,7 @@ def computational_graph(x, t, params, *, ax=None):
     """Draw chapter 3's 2-2-1 net as a computational graph with its numbers.
 
     Every quantity is a node: the inputs x_i, the parameters (grey: w_ij, b_j,
-    v_j, c), the weighted sums s_j and u, the sigmoids z_j and y, the target t
+    v_j, c), the weighted sums z_j and u, the sigmoids h_j and y, the target t
     and the loss J. Each node shows its forward value (black) and the gradient
     of the loss with respect to it, dJ/d(node) (red), 4 significant digits;
     the numbers are ``backprop_221(x, t, params)``.
@@ -528,16 +528,16 @@ def computational_graph(x, t, params, *, ax=None):
     vals["t"] = (float(np.ravel(to_numpy(t))[0]), None)  # backprop_221 has checked it
     w, h = 2.15, 1.15
     ax = _axes(ax, (14, 8.4))
-    X = {"x": 0.0, "s": 4.6, "z": 7.6, "u": 11.6, "y": 14.3, "J": 17.0}
+    X = {"x": 0.0, "z": 4.6, "h": 7.6, "u": 11.6, "y": 14.3, "J": 17.0}
     pos = {"u": (X["u"], 0.0), "y": (X["y"], 0.0), "J": (X["J"], 0.0), "t": (X["J"], 2.4)}
     for j, (row, prow) in {1: (2.4, 4.7), 2: (-2.4, -4.7)}.items():
-        pos[f"x_{j}"], pos[f"s_{j}"], pos[f"z_{j}"] = (X["x"], row * 0.75), (X["s"], row), (X["z"], row)
-        pos[f"w_1{j}"], pos[f"w_2{j}"], pos[f"b_{j}"] = ((X["s"] + dx, prow) for dx in (-2.35, 0.0, 2.35))
+        pos[f"x_{j}"], pos[f"z_{j}"], pos[f"h_{j}"] = (X["x"], row * 0.75), (X["z"], row), (X["h"], row)
+        pos[f"w_1{j}"], pos[f"w_2{j}"], pos[f"b_{j}"] = ((X["z"] + dx, prow) for dx in (-2.35, 0.0, 2.35))
     pos["v_1"], pos["v_2"], pos["c"] = ((X["u"] + dx, 4.7) for dx in (-2.35, 0.0, 2.35))
-    caption = {"s": "sum", "z": r"$\sigma(s)$", "u": "sum", "y": r"$\sigma(u)$", "J": "loss", "t": "target",
+    caption = {"z": "sum", "h": r"$\sigma(z)$", "u": "sum", "y": r"$\sigma(u)$", "J": "loss", "t": "target",
                "x": "input"}
-    face = {"x": UNIT_FACE["input"], "z": UNIT_FACE["hidden"], "y": UNIT_FACE["output"], "J": "#fbe3e3",
-            "s": "white", "u": "white"}
+    face = {"x": UNIT_FACE["input"], "h": UNIT_FACE["hidden"], "y": UNIT_FACE["output"], "J": "#fbe3e3",
+            "z": "white", "u": "white"}
     for name, xy in pos.items():
         key = name.partition("_")[0]
         _box(ax, xy, w, h, face=face.get(key, "#ececec"))
@@ -549,9 +549,9 @@ def computational_graph(x, t, params, *, ax=None):
         if grad is not None:
             ax.text(xy[0], xy[1] - 0.32, rf"$\partial J/\partial {_tex(name)} = {_fmt(grad)}$", ha="center",
                     va="center", fontsize=9, color=GRAD_COLOR, zorder=5, gid=f"grad:{name}")
-    links = [("w_11", "s_1"), ("w_21", "s_1"), ("b_1", "s_1"), ("w_12", "s_2"), ("w_22", "s_2"), ("b_2", "s_2"),
-             ("x_1", "s_1"), ("x_2", "s_1"), ("x_1", "s_2"), ("x_2", "s_2"), ("s_1", "z_1"), ("s_2", "z_2"),
-             ("z_1", "u"), ("z_2", "u"), ("v_1", "u"), ("v_2", "u"), ("c", "u"), ("u", "y"), ("y", "J"),
+    links = [("w_11", "z_1"), ("w_21", "z_1"), ("b_1", "z_1"), ("w_12", "z_2"), ("w_22", "z_2"), ("b_2", "z_2"),
+             ("x_1", "z_1"), ("x_2", "z_1"), ("x_1", "z_2"), ("x_2", "z_2"), ("z_1", "h_1"), ("z_2", "h_2"),
+             ("h_1", "u"), ("h_2", "u"), ("v_1", "u"), ("v_2", "u"), ("c", "u"), ("u", "y"), ("y", "J"),
              ("t", "J")]
     for a, b in links:
         p, q = _box_edge(pos[a], pos[b], w, h), _box_edge(pos[b], pos[a], w, h)

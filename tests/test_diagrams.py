@@ -143,7 +143,7 @@ def test_symbolic_221_net_uses_the_chapter_2_names():
     ax = diagrams.feedforward_net((2, 2, 1))
     assert len(_edges(ax).get_segments()) == 6
     text = " ".join(_texts(ax))
-    for name in ("x_1", "x_2", "z_1", "z_2", "$y$", "w_{11}", "w_{21}", "w_{12}", "w_{22}", "v_1", "v_2",
+    for name in ("x_1", "x_2", "h_1", "h_2", "$y$", "w_{11}", "w_{21}", "w_{12}", "w_{22}", "v_1", "v_2",
                  "b_1", "b_2", "$c$"):
         assert name in text, name
 
@@ -193,16 +193,16 @@ def test_computational_graph_prints_backprop_gradients(x, t, seed):
 
     # the forward values are the MLP's
     acts = [dbnlib.to_numpy(a) for a in net.forward(X)]
-    assert _close_to_printed(_number(ax, "value:z_1"), acts[1][0, 0])
-    assert _close_to_printed(_number(ax, "value:z_2"), acts[1][0, 1])
+    assert _close_to_printed(_number(ax, "value:h_1"), acts[1][0, 0])
+    assert _close_to_printed(_number(ax, "value:h_2"), acts[1][0, 1])
     assert _close_to_printed(_number(ax, "value:y"), acts[2][0, 0])
     assert _close_to_printed(_number(ax, "value:J"), net.loss(X, y))
 
     # the gradients at the inner nodes and the inputs, against central differences
     (W, b), (V, c) = [(dbnlib.to_numpy(a).copy(), dbnlib.to_numpy(bb).copy()) for a, bb in net.params]
     xv = np.array(x, dtype=float)
-    z = 1 / (1 + np.exp(-(xv @ W + b)))
-    u = np.array([float(z @ V[:, 0] + c[0])])
+    h = 1 / (1 + np.exp(-(xv @ W + b)))
+    u = np.array([float(h @ V[:, 0] + c[0])])
     yy = np.array([1 / (1 + np.exp(-u[0]))])
 
     def ce(p):
@@ -210,14 +210,14 @@ def test_computational_graph_prints_backprop_gradients(x, t, seed):
 
     fd = {
         "x": numerical_gradient(lambda: net.loss(xv[None, :], y), [xv])[0],
-        "z": numerical_gradient(lambda: ce(1 / (1 + np.exp(-(z @ V[:, 0] + c[0])))), [z])[0],
+        "h": numerical_gradient(lambda: ce(1 / (1 + np.exp(-(h @ V[:, 0] + c[0])))), [h])[0],
         "u": numerical_gradient(lambda: ce(1 / (1 + np.exp(-u[0]))), [u])[0],
         "y": numerical_gradient(lambda: ce(yy[0]), [yy])[0],
     }
     for j in range(2):
         assert _number(ax, f"grad:x_{j + 1}") == pytest.approx(fd["x"][j], rel=1e-3, abs=1e-4)
-        assert _number(ax, f"grad:z_{j + 1}") == pytest.approx(fd["z"][j], rel=1e-3, abs=1e-4)
-        assert _number(ax, f"grad:s_{j + 1}") == _number(ax, f"grad:b_{j + 1}")
+        assert _number(ax, f"grad:h_{j + 1}") == pytest.approx(fd["h"][j], rel=1e-3, abs=1e-4)
+        assert _number(ax, f"grad:z_{j + 1}") == _number(ax, f"grad:b_{j + 1}")
     assert _number(ax, "grad:u") == pytest.approx(fd["u"][0], rel=1e-3, abs=1e-4)
     assert _number(ax, "grad:y") == pytest.approx(fd["y"][0], rel=1e-3, abs=1e-4)
     assert _number(ax, "grad:J") == 1
