@@ -245,9 +245,10 @@ _WIDGETS_JS = """() => Array.from(
 
 def widget_problems(page):
     """Each saved widget must render, say near it that its controls need
-    JupyterLab, and have a static figure after it. A widget with a static twin
-    in its output may be hidden (the twin shows instead), but the twin must be
-    visible; :func:`twin_problems` checks that the twin works."""
+    JupyterLab, and have a static figure after it or a static twin. A widget
+    with a static twin in its output may be hidden (the twin shows instead),
+    but the twin must be visible; :func:`twin_problems` checks that the twin
+    works."""
     out = []
     for w in page.evaluate(_WIDGETS_JS):
         name = f"widget {w['index'] + 1}"
@@ -259,8 +260,8 @@ def widget_problems(page):
             out.append(f"{name}: drawn but empty or invisible")
         if not w["says_lab"]:
             out.append(f"{name}: no text near it says that the controls need JupyterLab (`make lab`)")
-        if not w["figure"]:
-            out.append(f"{name}: no static figure (an <img>) in the cells after it")
+        if not w["figure"] and not w["twin"]:  # a visible twin is itself the static figure
+            out.append(f"{name}: no static figure (an <img>) in the cells after it, and no static twin")
     return out
 
 
