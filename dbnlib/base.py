@@ -57,7 +57,7 @@ from ._io import read_npz, write_npz
 from ._validation import TrainingDiverged
 from .backend import RNG, xp
 
-__all__ = ["EXPLODE_FACTOR", "Model", "NotFittedError", "as_rng", "load", "make_rng"]
+__all__ = ["EXPLODE_FACTOR", "Model", "NotFittedError", "SupervisedModel", "as_rng", "load", "make_rng"]
 
 EXPLODE_FACTOR = 100.0  # a loss this many times the starting loss (at least this value) has exploded
 
@@ -339,6 +339,24 @@ class Model:
         if "rng_state" in meta and getattr(model, "rng_", None) is not None:
             model.rng_.set_state(meta["rng_state"])
         return model
+
+
+class SupervisedModel(Model):
+    """A model trained on a loss: ``history_`` holds its per-epoch ``"loss"`` and ``"penalty"``.
+
+    The base of ``LogisticRegression`` and ``MLP``, which report the data term
+    of the loss and the weight-decay penalty apart.
+    """
+
+    @property
+    def loss_curve_(self):
+        """Per epoch, the data term of the loss (cross-entropy or squared error), without the penalty."""
+        return self.history_["loss"]
+
+    @property
+    def penalty_curve_(self):
+        """Per epoch, the weight-decay penalty ``0.5 * weight_decay * ||W||^2``; the objective is the sum."""
+        return self.history_["penalty"]
 
 
 def _differ(a, b):

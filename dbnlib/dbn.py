@@ -563,10 +563,7 @@ class DBN(Model):
         self
         """
         X = self._check_X(X, "DBN.fit")
-        y = check_labels(y, "DBN.fit", X.shape[0])
-        classes = np.unique(y)
-        if len(classes) < 2:
-            raise ValueError(f"DBN.fit: y must contain at least two classes, got only {classes.tolist()}")
+        y, classes = self._check_labels(X, y, "DBN.fit")
         if not self.warm_start:
             self._reset()
         self.pretrain(X, checkpoint_dir=checkpoint_dir)
@@ -574,6 +571,15 @@ class DBN(Model):
         self.mlp_ = self.to_mlp(len(classes), verbose=self.verbose)
         self.mlp_.fit(X, np.searchsorted(classes, y))
         return self
+
+    @staticmethod
+    def _check_labels(X, y, where):
+        """Checked labels and their sorted distinct values (``classes_``); at least two classes."""
+        y = check_labels(y, where, X.shape[0])
+        classes = np.unique(y)
+        if len(classes) < 2:
+            raise ValueError(f"{where}: y must contain at least two classes, got only {classes.tolist()}")
+        return y, classes
 
     def fit_generative(self, X, y):
         """Greedy pre-training with labels at the top: Hinton, Osindero & Teh's (2006) generative model.
@@ -604,10 +610,7 @@ class DBN(Model):
         self
         """
         X = self._check_X(X, "DBN.fit_generative")
-        y = check_labels(y, "DBN.fit_generative", X.shape[0])
-        classes = np.unique(y)
-        if len(classes) < 2:
-            raise ValueError(f"DBN.fit_generative: y must contain at least two classes, got only {classes.tolist()}")
+        y, classes = self._check_labels(X, y, "DBN.fit_generative")
         if len(self.rbms) == 1 and self.visible == "gaussian":
             raise ValueError("DBN.fit_generative: the label units join binary features; a one-RBM DBN with "
                              "visible='gaussian' has none (use at least two RBMs)")  # fmt: skip

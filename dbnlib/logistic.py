@@ -17,7 +17,7 @@ import numpy as np
 
 from ._validation import check_bool, check_int, check_labels, check_real, check_X
 from .backend import to_numpy, xp
-from .base import Model, check_random_state
+from .base import SupervisedModel, check_random_state
 from .numerics import (
     binary_cross_entropy_with_logits,
     categorical_cross_entropy_with_logits,
@@ -96,7 +96,7 @@ def xor_features(X):
     return m.concatenate([X, X[:, :1] * X[:, 1:2]], axis=1)
 
 
-class LogisticRegression(Model):
+class LogisticRegression(SupervisedModel):
     """Binary (sigmoid) or multiclass (softmax) logistic regression.
 
     Follows the shared interface of ``dbnlib.base``: ``fit`` restarts from
@@ -158,14 +158,6 @@ class LogisticRegression(Model):
         self.random_state = check_random_state(random_state, "random_state", w)
         self.warm_start = check_bool(warm_start, "warm_start", w)
         self.verbose = check_bool(verbose, "verbose", w)
-
-    @property
-    def loss_curve_(self):
-        return self.history_["loss"]
-
-    @property
-    def penalty_curve_(self):
-        return self.history_["penalty"]
 
     def _is_fitted(self):
         return getattr(self, "coef_", None) is not None

@@ -28,7 +28,7 @@ import numpy as np
 
 from ._validation import check_bool, check_choice, check_int, check_labels, check_real, check_X
 from .backend import to_numpy, xp
-from .base import Model, check_random_state
+from .base import SupervisedModel, check_random_state
 from .numerics import log_softmax, one_hot, sigmoid, softmax, softplus
 
 __all__ = ["MLP"]
@@ -39,7 +39,7 @@ _INITS = ("small", "glorot", "he")
 _DTYPES = ("float32", "float64")
 
 
-class MLP(Model):
+class MLP(SupervisedModel):
     """A feed-forward network trained by backpropagation and minibatch SGD.
 
     Follows the shared interface of ``dbnlib.base``: ``fit`` starts from fresh
@@ -162,14 +162,6 @@ class MLP(Model):
         self.history_ = {"epoch": [], "loss": [], "penalty": []}
         self._velocity = None
         return self
-
-    @property
-    def loss_curve_(self):
-        return self.history_["loss"]
-
-    @property
-    def penalty_curve_(self):
-        return self.history_["penalty"]
 
     @property
     def n_weights(self):
