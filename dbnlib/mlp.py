@@ -16,10 +16,25 @@ Notation (as in the RBM chapters). The input is ``v = h_0 = X``; layer
 book's ``(W_{l+1}, b_{l+1})`` and ``hs[l]`` is the book's ``h_l``.
 
 The shared model interface (parameters, fitting twice, saving, divergence,
-return types) is described once in ``dbnlib.base``. Left out on purpose:
-dropout, batch normalisation, Adam and other adaptive learning rates,
-learning-rate schedules and early stopping. The three output/loss pairs are
-the matched ones, for which the output delta is simply ``(y_hat - t) / N``.
+return types) is described once in ``dbnlib.base``. One regulariser is
+built in, dropout (Hinton et al. 2012; Srivastava et al. 2014), because
+chapter 7's fine-tuning recipe needs it: on MNIST-5k's validation split it
+is what brings the pre-trained net's error down (``tools/experiments/
+ch07_recipe.py``). Left out on purpose: batch normalisation, Adam and other
+adaptive learning rates, learning-rate schedules and early stopping. The
+three output/loss pairs are the matched ones, for which the output delta is
+simply ``(y_hat - t) / N``.
+
+Dropout, as implemented here ("inverted" dropout). In every training step,
+each hidden unit of each example is kept with probability ``1 - dropout``
+(each input unit with probability ``1 - input_dropout``), independently, and
+a kept unit's value is divided by its keep probability:
+``h_l <- h_l * m_l`` with ``m_l = keep / (1 - p)``. So the expected input of
+every unit is what it is in the full network, and prediction uses the full
+network with its weights as they are (the original papers instead multiply
+the outgoing weights by ``1 - p`` at test time; the two are the same net).
+Backpropagation goes through the same masks: the delta reaching a dropped
+unit is zero and a kept unit's is multiplied by ``1 / (1 - p)``.
 """
 
 import math
@@ -68,6 +83,13 @@ class MLP(SupervisedModel):
     learning_rate, momentum, weight_decay : float
         Step size eta > 0, momentum mu in [0, 1), and L2 strength lambda >= 0 (see ``loss``).
     batch_size, n_epochs : int
+    dropout : float in [0, 1)
+        Probability that a hidden unit is dropped from a training step (see
+        the module docstring); 0 turns dropout off. Prediction, ``loss``,
+        ``gradients`` and ``score`` always use the full network.
+    input_dropout : float in [0, 1)
+        The same for the input units (Hinton et al. 2012 used 0.2 for the
+        pixels and 0.5 for the hidden units).
     dtype : {"float64", "float32"}
         Dtype of the parameters and of every array in training.
     random_state : int, None, numpy.random.Generator or RNG
@@ -86,7 +108,8 @@ class MLP(SupervisedModel):
     loss_curve_ : list of float
         Per epoch, the data term (cross-entropy or squared error): the mean of
         the minibatch values, each taken before its update as scikit-learn
-        does, weighted by batch size.
+        does, weighted by batch size. With dropout these are the values of
+        the thinned networks that were trained, higher than the full net's.
     penalty_curve_ : list of float
         Per epoch, the penalty ``0.5 * weight_decay * sum_l ||W_l||^2``
         averaged the same way; the objective is their sum.
@@ -98,8 +121,8 @@ class MLP(SupervisedModel):
     _STRUCTURAL = ("layer_sizes", "dtype", "init", "random_state")
 
     def __init__(self, layer_sizes, activation="sigmoid", output="softmax", *, init="glorot",
-                 learning_rate=0.5, momentum=0.9, weight_decay=0.0, batch_size=32, n_epochs=50,
-                 dtype="float64", random_state=None, warm_start=False, verbose=False):  # fmt: skip
+                 learning_rate=0.5, momentum=0.9, weight_decay=0.0, batch_size=32, n_epochs=50, dropout=0.0,
+                 input_dropout=0.0, dtype="float64", random_state=None, warm_start=False, verbose=False):  # fmt: skip
         try:
             sizes = tuple(layer_sizes)
         except TypeError as exc:
@@ -110,7 +133,8 @@ class MLP(SupervisedModel):
         self.layer_sizes = sizes
         self._set_hyperparameters(layer_sizes=sizes, activation=activation, output=output, init=init,
                                   learning_rate=learning_rate, momentum=momentum, weight_decay=weight_decay,
-                                  batch_size=batch_size, n_epochs=n_epochs, dtype=dtype, random_state=random_state,
+                                  batch_size=batch_size, n_epochs=n_epochs, dropout=dropout,
+                                  input_dropout=input_dropout, dtype=dtype, random_state=random_state,
                                   warm_start=warm_start, verbose=verbose)  # fmt: skip
         m = xp()
         self.params = [(m.empty((n_in, n_out), dtype=self.dtype), m.empty(n_out, dtype=self.dtype))
@@ -119,7 +143,8 @@ class MLP(SupervisedModel):
         self.reset()
 
     def _set_hyperparameters(self, layer_sizes, activation, output, init, learning_rate, momentum, weight_decay,
-                             batch_size, n_epochs, dtype, random_state, warm_start, verbose):  # fmt: skip
+                             batch_size, n_epochs, dropout, input_dropout, dtype, random_state, warm_start,
+                             verbose):  # fmt: skip
         w = "MLP"
         self.activation = check_choice(activation, "activation", w, _ACTIVATIONS)
         self.output = check_choice(output, "output", w, _OUTPUTS)
@@ -134,6 +159,8 @@ class MLP(SupervisedModel):
         self.weight_decay = check_real(weight_decay, "weight_decay", w, low=0)
         self.batch_size = check_int(batch_size, "batch_size", w, low=1)
         self.n_epochs = check_int(n_epochs, "n_epochs", w, low=0)
+        self.dropout = check_real(dropout, "dropout", w, low=0, high=1, high_open=True)
+        self.input_dropout = check_real(input_dropout, "input_dropout", w, low=0, high=1, high_open=True)
         self.random_state = check_random_state(random_state, "random_state", w)
         self.warm_start = check_bool(warm_start, "warm_start", w)
         self.verbose = check_bool(verbose, "verbose", w)
@@ -205,15 +232,36 @@ class MLP(SupervisedModel):
             return softmax(Z, axis=1)
         return Z
 
-    def _forward(self, X):
-        """Return ([h_0 = X, h_1, ..., h_{L-1}], z_L), z_L of shape (n, n_out)."""
-        hs = [X]
+    def _forward(self, X, masks=None):
+        """Return ([h_0 = X, h_1, ..., h_{L-1}], z_L), z_L of shape (n, n_out).
+
+        With ``masks`` (dropout, from ``_draw_masks``), ``hs[l]`` is the layer's
+        thinned output ``h_l * masks[l]`` where ``masks[l]`` is not None.
+        """
+        hs = [X if masks is None or masks[0] is None else X * masks[0]]
         for l, (W, b) in enumerate(self.params):
             z = hs[-1] @ W          # z_{l+1} = h_l W_{l+1} + b_{l+1}
             z += b
             if l == len(self.params) - 1:
                 return hs, z
-            hs.append(self._activate(z))
+            h = self._activate(z)
+            if masks is not None and masks[l + 1] is not None:
+                h *= masks[l + 1]   # dropout: h_l <- h_l * m_l
+            hs.append(h)
+
+    def _draw_masks(self, n):
+        """One dropout mask per layer input (None where its rate is 0): 0 or 1 / (1 - p), shape (n, size)."""
+        rates = [self.input_dropout] + [self.dropout] * (len(self.params) - 1)
+        masks = []
+        for rate, size in zip(rates, self.layer_sizes[:-1]):
+            if not rate:
+                masks.append(None)
+                continue
+            m = self._rng.random((n, size), dtype=np.dtype(self.dtype).type) >= rate
+            m = m.astype(self.dtype)
+            m *= 1.0 / (1.0 - rate)
+            masks.append(m)
+        return masks
 
     def _data_term(self, Z, T):
         """Mean over rows of the loss, from the output pre-activation (0-d device array)."""
@@ -235,8 +283,12 @@ class MLP(SupervisedModel):
             return m.zeros((), dtype=self.dtype)
         return 0.5 * self.weight_decay * sum(m.vdot(W, W) for W, _ in self.params)
 
-    def _backward(self, hs, Z, T, grads):
-        """Backpropagation, chapter 3: write dJ/dW_l, dJ/db_l into ``grads``."""
+    def _backward(self, hs, Z, T, grads, masks=None):
+        """Backpropagation, chapter 3: write dJ/dW_l, dJ/db_l into ``grads``.
+
+        With dropout ``masks`` (those given to ``_forward``), the delta reaching
+        a hidden layer is multiplied by its mask before f'(z).
+        """
         m = xp()
         delta = self._output_fn(Z)                    # (3.1) delta_L = (y_hat - t) / N
         delta -= T
@@ -249,7 +301,12 @@ class MLP(SupervisedModel):
             if self.weight_decay:
                 dW += self.weight_decay * W           # d/dW of 0.5 * weight_decay * ||W||^2
             if l > 0:                                 # (3.2) delta_{l-1} = (delta_l W_l^T) * f'(z_{l-1})
-                delta = self._times_fprime(delta @ W.T, hs[l])
+                g, h = delta @ W.T, hs[l]
+                mask = None if masks is None else masks[l]
+                if mask is not None:                  # dropout: hs[l] = f(z_l) * m_l, m_l in {0, 1 / (1 - p)}
+                    g *= mask                         # no delta reaches a dropped unit
+                    h = h / xp().where(mask > 0, mask, 1)  # f(z_l) where kept (g is 0 elsewhere)
+                delta = self._times_fprime(g, h)
         return grads
 
     def _step(self, grads, velocity):
@@ -433,6 +490,7 @@ class MLP(SupervisedModel):
         velocity = self._velocity if self.momentum else None
         snapshot = self._snapshot()
         reference = None
+        dropping = bool(self.dropout or self.input_dropout)
         epoch0 = self.history_["epoch"][-1] if self.history_["epoch"] else 0
         # Overflow on a diverging run is caught below, once per epoch.
         with np.errstate(over="ignore", invalid="ignore"):
@@ -443,12 +501,13 @@ class MLP(SupervisedModel):
                 for start in range(0, n, self.batch_size):
                     rows = order[start:start + self.batch_size]
                     Tb = T[rows]
-                    hs, Z = self._forward(X[rows])
+                    masks = self._draw_masks(rows.shape[0]) if dropping else None
+                    hs, Z = self._forward(X[rows], masks)
                     d, p = self._data_term(Z, Tb) * rows.shape[0], self._penalty() * rows.shape[0]
                     data, penalty = (d, p) if data is None else (data + d, penalty + p)
                     if first is None:
                         first = (d + p) / rows.shape[0]  # the objective at the epoch's starting parameters
-                    self._step(self._backward(hs, Z, Tb, grads), velocity)
+                    self._step(self._backward(hs, Z, Tb, grads, masks), velocity)
                 finite = m.stack([m.isfinite(W).all() for W, _ in self.params]).all()
                 values = m.stack([m.asarray(v, dtype=m.float64) for v in (data, penalty, finite, first)])
                 data, penalty, finite, first = (float(v) for v in to_numpy(values))  # the one sync

@@ -389,3 +389,100 @@ def test_he_initialisation_has_variance_two_over_fan_in():
     W = MLP((400, 300), "relu", init="he", random_state=0).params[0][0]
     assert W.std() == pytest.approx(np.sqrt(2 / 400), rel=0.01)
     assert abs(W.mean()) < 3 * np.sqrt(2 / 400) / np.sqrt(W.size)
+
+
+# --- dropout (Hinton et al. 2012), used by chapter 7's fine-tuning recipe ---
+
+@pytest.mark.parametrize("activation", ["sigmoid", "tanh", "relu"])
+def test_dropout_backprop_matches_finite_differences_of_the_thinned_net(activation):
+    # With the masks held fixed, the thinned network is an ordinary function of the parameters.
+    X, y = _toy("softmax")
+    model = MLP((4, 6, 5, 3), activation, "softmax", dropout=0.5, input_dropout=0.25, weight_decay=0.1,
+                random_state=1)
+    rng = np.random.default_rng(3)
+    for _, b in model.params:
+        b[...] = rng.normal(scale=0.5, size=b.shape)
+    masks = model._draw_masks(len(X))
+    T = model._targets(y, "test", len(X))
+    assert all(m is not None and set(np.unique(m)) <= {0.0, 1 / (1 - p)}
+               for m, p in zip(masks, (0.25, 0.5, 0.5)))  # fmt: skip
+    assert all((m == 0).any() for m in masks), "every layer drops something (else the test checks less)"
+
+    def thinned_loss():
+        hs, Z = model._forward(X, masks)
+        return float(model._data_term(Z, T) + model._penalty())
+
+    grads = [(np.empty_like(W), np.empty_like(b)) for W, b in model.params]
+    hs, Z = model._forward(X, masks)
+    analytic = model._backward(hs, Z, T, grads, masks)
+    numeric = numerical_gradient(thinned_loss, [p for pair in model.params for p in pair])
+    for l, (dW, db) in enumerate(analytic):
+        assert relative_error(dW, numeric[2 * l]) < 1e-6, f"dW of layer {l + 1}"
+        assert relative_error(db, numeric[2 * l + 1]) < 1e-6, f"db of layer {l + 1}"
+    # and the masks matter: the full network's gradient is a different one
+    full = model.gradients(X, y)
+    assert relative_error(full[0][0], analytic[0][0]) > 1e-2
+
+
+def test_dropout_masks_keep_each_unit_with_probability_one_minus_p():
+    model = MLP((300, 200, 100, 3), dropout=0.5, input_dropout=0.2, random_state=0)
+    masks = model._draw_masks(500)
+    for m, p in zip(masks, (0.2, 0.5, 0.5)):
+        kept = (m > 0).mean()
+        assert abs(kept - (1 - p)) < 4 * np.sqrt(p * (1 - p) / m.size), (kept, p)
+        np.testing.assert_allclose(np.unique(m), [0.0, 1 / (1 - p)])  # so E[m] = 1: the expected input is kept
+    only_hidden = MLP((300, 200, 3), dropout=0.5, random_state=0)._draw_masks(10)
+    assert only_hidden[0] is None and only_hidden[1].shape == (10, 200)
+
+
+def test_a_dropout_fit_step_is_sgd_on_the_thinned_net():
+    # One full-batch epoch without momentum: theta <- theta - eta * grad of the net thinned by the masks
+    # that fit draws (its generator gives the permutation, then the masks).
+    X, y = _toy("softmax", n=12)
+    kw = dict(dropout=0.5, input_dropout=0.2, learning_rate=0.3, momentum=0.0, batch_size=12, n_epochs=1,
+              weight_decay=0.01, random_state=4)  # fmt: skip
+    ref = MLP((4, 6, 5, 3), "sigmoid", **kw)
+    order = ref._rng.permutation(len(X))
+    masks = ref._draw_masks(len(X))
+    T = ref._targets(y[order], "test", len(X))
+    grads = [(np.empty_like(W), np.empty_like(b)) for W, b in ref.params]
+    hs, Z = ref._forward(X[order], masks)
+    ref._backward(hs, Z, T, grads, masks)
+    expected = [p - 0.3 * g for (W, b), (dW, db) in zip(ref.params, grads) for p, g in ((W, dW), (b, db))]
+    model = MLP((4, 6, 5, 3), "sigmoid", **kw).fit(X, y)
+    for e, got in zip(expected, [p for pair in model.params for p in pair]):
+        np.testing.assert_allclose(got, e, rtol=1e-12, atol=1e-14)
+
+
+def test_dropout_is_off_at_prediction_and_off_by_default(digits):
+    Xtr, Xte, ytr, yte = digits
+    kw = dict(learning_rate=0.1, momentum=0.9, batch_size=32, n_epochs=15, random_state=0)
+    net = MLP((64, 100, 10), dropout=0.5, input_dropout=0.2, **kw).fit(Xtr, ytr)
+    p1, p2 = net.predict_proba(Xte), net.predict_proba(Xte)
+    np.testing.assert_array_equal(p1, p2)  # no masks outside training
+    assert net.score(Xte, yte) > 0.93
+    # dropout=0 draws no masks, so training is exactly the one without the argument
+    plain = MLP((64, 100, 10), **kw).fit(Xtr, ytr)
+    zero = MLP((64, 100, 10), dropout=0.0, input_dropout=0.0, **kw).fit(Xtr, ytr)
+    for (W1, _), (W2, _) in zip(plain.params, zero.params):
+        np.testing.assert_array_equal(W1, W2)
+    # the thinned nets fit the training data worse than the full net does
+    assert net.loss_curve_[-1] > net.loss_terms(Xtr, ytr)[0]
+
+
+@pytest.mark.parametrize("kwargs,err,words", [
+    (dict(dropout=1.0), ValueError, r"MLP: dropout must be a finite number >= 0 and < 1, got 1.0"),
+    (dict(dropout=-0.1), ValueError, r"MLP: dropout must be a finite number >= 0 and < 1, got -0.1"),
+    (dict(input_dropout=1.5), ValueError, r"MLP: input_dropout must be a finite number >= 0 and < 1, got 1.5"),
+    (dict(dropout="0.5"), TypeError, r"MLP: dropout must be a real number, got '0.5'"),
+])
+def test_bad_dropout_rates_name_the_argument(kwargs, err, words):
+    with pytest.raises(err, match=words):
+        MLP((4, 5, 3), **kwargs)
+
+
+def test_dropout_rates_survive_save_and_load(tmp_path):
+    net = MLP((4, 5, 3), dropout=0.3, input_dropout=0.1, random_state=0)
+    net.save(tmp_path / "net.npz")
+    back = MLP.load(tmp_path / "net.npz")
+    assert (back.dropout, back.input_dropout) == (0.3, 0.1)
