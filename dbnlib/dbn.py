@@ -17,7 +17,10 @@ Class-conditional generation follows Hinton, Osindero & Teh (2006):
 joined with a group of softmax label units (a ``LabelledRBM``); ``sample``
 with ``labels`` clamps that group to the requested classes during the
 top-level Gibbs chain, and ``predict_proba`` of such a DBN is the top RBM's
-p(label | features), from free energies.
+p(label | features), from free energies. A top RBM meant for clamped-label
+sampling can be trained further with ``LabelledRBM(clamp_labels=True)``:
+persistent CD whose fantasy particles keep their labels, which follows the
+gradient of log p(features | label), the law such a chain samples.
 
 Notation: ``rbms[i]`` has visible layer ``i`` and hidden layer ``i + 1``, so
 layer 0 is the data and ``rbms[-1]`` is the top RBM, the only undirected part
@@ -166,6 +169,20 @@ class LabelledRBM(RBM):
     with the label group summed over its ``n_labels`` states; AIS is not
     available for this model.
 
+    With ``clamp_labels=True`` (persistent CD only) each fantasy particle
+    keeps its label for the whole of training: the labels of the particles
+    are set to the class frequencies of the training rows, and the chain
+    resamples only the features and the hidden units. The negative phase is
+    then an average over p(x, h | l), so the update follows the gradient of
+    the class-conditional log-likelihood, mean over rows of
+
+        log p(x | l) = -F([x, l]) - log Z_l,   Z_l = sum_x exp(-F([x, l])),
+
+    rather than of log p(x, l). That is the distribution ``DBN.sample``
+    draws from when it clamps a label; the label biases get no gradient (the
+    particles' label frequencies equal the data's) and p(l | x) is not what
+    is trained.
+
     Parameters
     ----------
     n_visible : int
@@ -173,6 +190,9 @@ class LabelledRBM(RBM):
     n_hidden : int
     n_labels : int
         Size of the softmax group (the last ``n_labels`` visible units), >= 2.
+    clamp_labels : bool
+        Keep each persistent particle's label fixed during training (the
+        class-conditional objective above). Needs ``persistent=True``.
     learning_rate, k, persistent, momentum, weight_decay, batch_size, n_epochs
         As for ``RBM``, and so is every other keyword argument.
 
@@ -184,26 +204,93 @@ class LabelledRBM(RBM):
 
     _STRUCTURAL = RBM._STRUCTURAL + ("n_labels",)
 
-    def __init__(self, n_visible, n_hidden, *, n_labels=10, learning_rate=0.1, k=1, persistent=False,
-                 momentum=(0.5, 0.9), momentum_switch_epoch=5, weight_decay=1e-4, batch_size=100, n_epochs=10,
-                 sparsity_target=None, sparsity_cost=0.0, dtype="float32", random_state=None, warm_start=False,
-                 verbose=False):  # fmt: skip
+    def __init__(self, n_visible, n_hidden, *, n_labels=10, clamp_labels=False, learning_rate=0.1, k=1,
+                 persistent=False, momentum=(0.5, 0.9), momentum_switch_epoch=5, weight_decay=1e-4, batch_size=100,
+                 n_epochs=10, sparsity_target=None, sparsity_cost=0.0, dtype="float32", random_state=None,
+                 warm_start=False, verbose=False):  # fmt: skip
         n_labels = check_int(n_labels, "n_labels", "LabelledRBM", low=2)
         n_vis = check_int(n_visible, "n_visible", "LabelledRBM", low=1)
         if n_labels >= n_vis:
             raise ValueError(f"LabelledRBM: n_labels must be smaller than n_visible (the label units are the last "
                              f"n_labels visible units), got n_labels={n_labels}, n_visible={n_vis}")  # fmt: skip
         self.n_labels = n_labels
+        self._check_clamp(clamp_labels, persistent)
+        self.clamp_labels = clamp_labels
+        self._keep_chain_labels = False  # True only inside fit / partial_fit with clamp_labels
         super().__init__(n_visible, n_hidden, learning_rate=learning_rate, k=k, persistent=persistent,
                          momentum=momentum, momentum_switch_epoch=momentum_switch_epoch, weight_decay=weight_decay,
                          batch_size=batch_size, n_epochs=n_epochs, sparsity_target=sparsity_target,
                          sparsity_cost=sparsity_cost, dtype=dtype, random_state=random_state, warm_start=warm_start,
                          verbose=verbose)  # fmt: skip
 
-    def _set_hyperparameters(self, n_labels=None, **params):
+    def _set_hyperparameters(self, n_labels=None, clamp_labels=None, **params):
         if n_labels is not None and n_labels != self.n_labels:  # pragma: no cover - set_params rebuilds instead
             raise ValueError("LabelledRBM: n_labels fixes the model's shape; set it through the constructor")
+        clamp = self.clamp_labels if clamp_labels is None else clamp_labels
+        self._check_clamp(clamp, params["persistent"])
         super()._set_hyperparameters(**params)
+        self.clamp_labels = clamp
+
+    @staticmethod
+    def _check_clamp(clamp_labels, persistent):
+        clamp_labels = check_bool(clamp_labels, "clamp_labels", "LabelledRBM")
+        if clamp_labels and not persistent:
+            raise ValueError("LabelledRBM: clamp_labels=True needs persistent=True (the fantasy particles carry "
+                             "their labels from one update to the next), got persistent=False")  # fmt: skip
+
+    # ------------------------------------------------------------------ training with clamped labels
+    def fit(self, X, X_val=None, checkpoint_path=None):
+        """Train as ``RBM.fit`` does; with ``clamp_labels`` the particles keep their labels (see the class)."""
+        if not self.clamp_labels:
+            return super().fit(X, X_val=X_val, checkpoint_path=checkpoint_path)
+        X = self._check_v(X, "fit")
+        if not self.warm_start and not (checkpoint_path is not None and Path(checkpoint_path).exists()):
+            self._initialize()  # what training.fit would do, but here, so that the particles set next stay
+            self.set_params(warm_start=True)  # a fresh start, so that the particles set below are kept
+            try:
+                self._init_visible_bias(X)
+                return self._fit_clamped(X, lambda: training.fit(self, X, X_val, checkpoint_path))
+            finally:
+                self.set_params(warm_start=False)
+        return self._fit_clamped(X, lambda: training.fit(self, X, X_val, checkpoint_path))
+
+    def partial_fit(self, X):
+        """One epoch as ``RBM.partial_fit``; with ``clamp_labels`` the particles keep their labels."""
+        if not self.clamp_labels:
+            return super().partial_fit(X)
+        X = self._check_v(X, "partial_fit")
+        return self._fit_clamped(X, lambda: training.partial_fit(self, X))
+
+    def _fit_clamped(self, X, run):
+        """Give the particles the labels of X's class frequencies, then train with those labels held."""
+        self._clamp_particles(X)
+        self._keep_chain_labels = True
+        try:
+            return run()
+        finally:
+            self._keep_chain_labels = False
+
+    def _clamp_particles(self, X):
+        """One label per particle, in proportion to the labels of X (evenly spaced quantiles of its sorted labels).
+
+        A missing chain starts as ``dbnlib.training`` starts one, from p(v | h = 0).
+        """
+        m, f = xp(), self.n_features
+        if self.persistent_chain_ is None:
+            h = m.zeros((self.batch_size, self.n_hidden), dtype=self.W.dtype)
+            self.persistent_chain_ = self._sample_v(h, self.rng_)
+        B = self.persistent_chain_.shape[0]
+        rows = X[:, f:]
+        if not bool(m.all(m.abs(rows.sum(axis=1) - 1) < 1e-6)) or not bool(m.all((rows == 0) | (rows == 1))):
+            raise ValueError(f"{self._name}.fit: with clamp_labels=True the last n_labels={self.n_labels} columns "
+                             "of X must be one-hot labels")  # fmt: skip
+        labels = m.sort(rows.argmax(axis=1))
+        k = labels[m.asarray(np.linspace(0, X.shape[0] - 1, B).round().astype(np.int64))]
+        self.persistent_chain_[:, f:] = m.arange(self.n_labels) == k[:, None]
+
+    def _initialize(self):
+        super()._initialize()
+        self._keep_chain_labels = False
 
     @property
     def n_features(self):
@@ -246,8 +333,16 @@ class LabelledRBM(RBM):
         return x
 
     def _sample_visible(self, mean, noise, out):
-        """Bernoulli features; the label as one categorical draw, from the uniform in the group's first column."""
+        """Bernoulli features; the label as one categorical draw, from the uniform in the group's first column.
+
+        Inside a clamped fit the only visible samples ``dbnlib.training`` draws
+        are the persistent particles' (``out`` is the chain), whose label
+        group is then left as it is.
+        """
         m, f = xp(), self.n_features
+        if self._keep_chain_labels:
+            m.less(noise[:, :f], mean[:, :f], out=out[:, :f])
+            return out
         cdf = m.cumsum(mean[:, f:], axis=1)  # computed before ``out`` (which may be ``mean``) is written
         k = m.minimum((cdf < noise[:, f : f + 1]).sum(axis=1), self.n_labels - 1)
         m.less(noise[:, :f], mean[:, :f], out=out[:, :f])

@@ -559,3 +559,79 @@ def test_labelled_rbm_exact_gradient_matches_finite_differences_and_training_sta
     np.testing.assert_allclose(to_numpy(fresh.a)[3:], np.log([0.5, 1 / 6, 1 / 3, 1e-3]))
     fresh.set_params(n_epochs=3).fit(data)
     assert fresh.epochs_done_ == 3 and np.isfinite(fresh.history_["pseudo_log_likelihood"][-1])
+
+
+# --- training for the class-conditional law: persistent particles with clamped labels ---------------
+
+
+def _conditional_statistics(rbm, label_freq):
+    """Exact E[v h^T], E[v], E[h] under sum_k label_freq[k] p(x, h | l = e_k), by enumerating x and h."""
+    W, a, b = (to_numpy(x) for x in (rbm.W, rbm.a, rbm.b))
+    f, L = rbm.n_features, rbm.n_labels
+    Xs, Hs = to_numpy(_states(f)), to_numpy(_states(rbm.n_hidden))
+    vhT, v_mean, h_mean = np.zeros_like(W), np.zeros_like(a), np.zeros_like(b)
+    for k, weight in enumerate(label_freq):
+        V = np.hstack([Xs, np.tile(np.eye(L)[k], (len(Xs), 1))])
+        log_p = -np.array([[_energy(rbm, v[None], h[None])[0] for h in Hs] for v in V])  # (x states, h states)
+        p = np.exp(log_p - np.logaddexp.reduce(log_p.ravel()))
+        vhT += weight * V.T @ p @ Hs
+        v_mean += weight * p.sum(axis=1) @ V
+        h_mean += weight * p.sum(axis=0) @ Hs
+    return vhT, v_mean, h_mean
+
+
+def _conditional_log_likelihood(rbm, X):
+    """mean_n log p(x_n | l_n) = -F(v_n) - log Z_{l_n}, Z_l summing exp(-F([x, l])) over every feature state x."""
+    f, L = rbm.n_features, rbm.n_labels
+    Xs = to_numpy(_states(f))
+    log_z = [np.logaddexp.reduce(-to_numpy(rbm.free_energy(np.hstack([Xs, np.tile(np.eye(L)[k], (len(Xs), 1))]))))
+             for k in range(L)]  # fmt: skip
+    return float(np.mean(-to_numpy(rbm.free_energy(X)) - np.array(log_z)[X[:, f:].argmax(axis=1)]))
+
+
+def test_clamped_label_pcd_follows_the_exact_gradient_of_the_class_conditional_likelihood():
+    rbm, rng = _random_labelled_rbm(n_features=3, n_labels=3, n_hidden=2, seed=4)
+    n = 6000
+    y = np.repeat([0, 1, 2], [3000, 2000, 1000])
+    X = np.hstack([rng.random((n, 3)) < 0.4, np.eye(3)[y]]).astype(np.float64)
+    freq = np.array([0.5, 1 / 3, 1 / 6])
+    W, b = to_numpy(rbm.W), to_numpy(rbm.b)
+    H = _sigmoid(X @ W + b)
+    neg = _conditional_statistics(rbm, freq)
+    exact = (X.T @ H / n - neg[0], X.mean(axis=0) - neg[1], H.mean(axis=0) - neg[2])
+    # the reference is the gradient of mean log p(x | l): finite differences of the enumerated objective agree
+    numeric = dbnlib.numerical_gradient(lambda: _conditional_log_likelihood(rbm, X), [rbm.W, rbm.a, rbm.b])
+    for g, d in zip(exact, numeric):
+        np.testing.assert_allclose(g, d, rtol=1e-5, atol=1e-7)
+    # ...and it is not the joint likelihood's gradient (free labels), so the check below can tell them apart
+    joint = to_numpy(rbm.exact_gradient(X)[0])
+    assert np.abs(joint - exact[0]).max() > 0.05
+
+    # 6000 particles (one batch = all rows): 40 updates at a negligible rate let them mix, then one real update
+    rbm.set_params(persistent=True, clamp_labels=True, batch_size=n, momentum=0.0, weight_decay=0.0,
+                   learning_rate=1e-12, n_epochs=40, warm_start=True).fit(X)  # fmt: skip
+    chain = to_numpy(rbm.persistent_chain_)
+    np.testing.assert_array_equal(chain[:, 3:], np.eye(3)[y])  # the data's labels, one per particle
+    before = [to_numpy(p).copy() for p in (rbm.W, rbm.a, rbm.b)]
+    rbm.set_params(learning_rate=1e-3, n_epochs=1).fit(X)
+    np.testing.assert_array_equal(to_numpy(rbm.persistent_chain_)[:, 3:], np.eye(3)[y])  # never resampled
+    for g, p, p0 in zip(exact, (rbm.W, rbm.a, rbm.b), before):
+        np.testing.assert_allclose((to_numpy(p) - p0) / 1e-3, g, atol=0.03)  # particle noise ~0.007
+
+
+def test_clamped_labels_need_persistent_cd_and_one_hot_labels():
+    with pytest.raises(ValueError, match="clamp_labels=True needs persistent=True"):
+        LabelledRBM(7, 3, n_labels=4, clamp_labels=True)
+    with pytest.raises(TypeError, match="clamp_labels"):
+        LabelledRBM(7, 3, n_labels=4, persistent=True, clamp_labels="yes")
+    rbm = LabelledRBM(7, 3, n_labels=4, persistent=True, clamp_labels=True, batch_size=4, n_epochs=1)
+    with pytest.raises(ValueError, match="last n_labels=4 columns of X must be one-hot labels"):
+        rbm.fit(np.full((8, 7), 0.5))
+    # a fresh fit starts like an unclamped one: the label biases are the log class frequencies
+    y = np.array([0, 0, 0, 1, 2, 2] * 5)
+    data = np.hstack([np.ones((30, 3)) * 0.5, np.eye(4)[y]])
+    fresh = LabelledRBM(7, 3, n_labels=4, persistent=True, clamp_labels=True, batch_size=6, n_epochs=2,
+                        dtype="float64", random_state=0).fit(data)  # fmt: skip
+    assert fresh.epochs_done_ == 2 and not fresh.warm_start
+    assert to_numpy(fresh.a)[6] == pytest.approx(np.log(1e-3), abs=1e-9)  # no particle carries the absent class
+    np.testing.assert_array_equal(to_numpy(fresh.persistent_chain_)[:, 3:].argmax(axis=1), [0, 0, 0, 1, 2, 2])
