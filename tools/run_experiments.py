@@ -19,7 +19,7 @@ EXPERIMENTS = ROOT / "tools" / "experiments"
 
 
 # scripts that read another script's results run after all the others
-RUN_LAST = ("ch07_accuracy",)  # reads the settings ch07_comparison chose
+RUN_LAST = ("ch07_accuracy",)  # reads the recipe ch07_recipe chose
 
 
 def scripts(names):
