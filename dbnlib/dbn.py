@@ -55,7 +55,8 @@ __all__ = ["DBN", "LabelledRBM", "greedy_pretrain", "up_pass", "mlp_params", "do
 
 _RBM_DEFAULTS = dict(learning_rate=0.05, n_epochs=30, batch_size=50, momentum=(0.5, 0.9), weight_decay=2e-4)
 _GAUSSIAN_DEFAULTS = dict(_RBM_DEFAULTS, learning_rate=0.005)  # the Gaussian RBM's own rate
-_FINE_TUNE_DEFAULTS = dict(learning_rate=0.1, momentum=0.9, weight_decay=1e-5, batch_size=50, n_epochs=50)
+_FINE_TUNE_DEFAULTS = dict(learning_rate=0.1, momentum=0.9, weight_decay=1e-5, batch_size=50, n_epochs=30,
+                           dropout=0.0, input_dropout=0.0)  # tools/experiments/ch07_recipe.py
 _FINE_TUNE_KEYS = set(_FINE_TUNE_DEFAULTS) | {"init"}
 _VISIBLE = ("binary", "gaussian")
 
@@ -420,7 +421,9 @@ class DBN(Model):
     fine_tune_params : dict, optional
         Keyword arguments for the ``MLP`` that ``fit`` fine-tunes
         (``learning_rate``, ``momentum``, ``weight_decay``, ``batch_size``,
-        ``n_epochs``, ``init``); defaults 0.1, 0.9, 1e-5, 50, 50 (chapter 7's recipe).
+        ``n_epochs``, ``dropout``, ``input_dropout``, ``init``); defaults 0.1, 0.9,
+        1e-5, 50, 30, 0, 0 (chapter 7's recipe, chosen on validation digits by
+        ``tools/experiments/ch07_recipe.py``).
     random_state : int, None, numpy.random.Generator or RNG
         Seeds every RBM (layer ``i`` gets ``seed + i``) and the MLP's output
         layer and shuffling (``seed + n_rbms``), where ``seed`` is
