@@ -247,14 +247,20 @@ def chosen_run(kind, sizes, stack, lr, mu, X, y, Xv, yv, Xa, ya, Xte, yte, seed,
     return out
 
 
-def main():
-    t_start = time.time()
-    OUT.mkdir(parents=True, exist_ok=True)
+def load_splits():
+    """Chapter 7's digits as float32 NumPy arrays: 3,000 training, 1,000 validation and 1,000 test digits."""
     X, y = load_mnist("5k")
     Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=1000, random_state=0)
     Xa, Xv, ya, yv = train_test_split(Xtr, ytr, test_size=1000, random_state=1)
     Xa, Xv, Xte = (np.asarray(to_numpy(Z), dtype=np.float32) for Z in (Xa, Xv, Xte))
     ya, yv, yte = (np.asarray(to_numpy(Z)) for Z in (ya, yv, yte))
+    return Xa, ya, Xv, yv, Xte, yte
+
+
+def main():
+    t_start = time.time()
+    OUT.mkdir(parents=True, exist_ok=True)
+    Xa, ya, Xv, yv, Xte, yte = load_splits()
     res = dict(protocol=__doc__.split("Protocol. ")[1].split("\n\nSections")[0].replace("\n", " "),
                sizes=SIZES, rbm_params=RBM_PARAMS, grid=GRID, n_epochs=N_EPOCHS, batch_size=BATCH,
                weight_decay=WEIGHT_DECAY, n_train=len(Xa), n_val=len(Xv), n_test=len(Xte))  # fmt: skip
@@ -335,11 +341,7 @@ def longer_budget():
     """A check, not part of the equal-budget table: the Glorot sigmoid net at the two settings that left the
     plateau, trained LONGER_EPOCHS epochs (seed 0), to tell a stalled baseline from a slow one. Added to the
     stored results as ``longer_budget``: ``python tools/experiments/ch07_comparison.py longer``."""
-    X, y = load_mnist("5k")
-    Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=1000, random_state=0)
-    Xa, Xv, ya, yv = train_test_split(Xtr, ytr, test_size=1000, random_state=1)
-    Xa, Xv, Xte = (np.asarray(to_numpy(Z), dtype=np.float32) for Z in (Xa, Xv, Xte))
-    ya, yv, yte = (np.asarray(to_numpy(Z)) for Z in (ya, yv, yte))
+    Xa, ya, Xv, yv, Xte, yte = load_splits()
     res = json.loads((OUT / "ch07_comparison.json").read_text())
     per_epoch = int(np.ceil(len(Xa) / BATCH))
     rows = []
@@ -364,11 +366,7 @@ def more_seeds():
     from sklearn.model_selection import train_test_split as sk_split
 
     t_start = time.time()
-    X, y = load_mnist("5k")
-    Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=1000, random_state=0)
-    Xa, Xv, ya, yv = train_test_split(Xtr, ytr, test_size=1000, random_state=1)
-    Xa, Xv, Xte = (np.asarray(to_numpy(Z), dtype=np.float32) for Z in (Xa, Xv, Xte))
-    ya, yv, yte = (np.asarray(to_numpy(Z)) for Z in (ya, yv, yte))
+    Xa, ya, Xv, yv, Xte, yte = load_splits()
     res = json.loads((OUT / "ch07_comparison.json").read_text())
     per_epoch = int(np.ceil(len(Xa) / BATCH))
     few, deep = {}, {}
