@@ -48,7 +48,8 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from dbnlib import DBN  # noqa: E402
-from dbnlib.datasets import load_mnist, train_test_split  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from ch07_comparison import load_splits  # noqa: E402  (chapter 7's 3,000 / 1,000 / 1,000 split)
 
 OUT = ROOT / "chapters" / "results"
 SIZES = (784, 500, 500, 2000)
@@ -67,14 +68,6 @@ def log(*args):
     print(f"[{time.strftime('%H:%M:%S')}]", *args, flush=True)
 
 
-def split():
-    """Chapter 7's training digits, split 3,000 / 1,000 into training and validation (test left alone)."""
-    X, y = load_mnist("5k")
-    Xtr, _, ytr, _ = train_test_split(X, y, test_size=1000, random_state=0)
-    Xa, Xv, ya, yv = train_test_split(Xtr, ytr, test_size=1000, random_state=1)
-    return (np.asarray(Xa, np.float32), np.asarray(ya), np.asarray(Xv, np.float32), np.asarray(yv))
-
-
 def validation_curve(dbn, params, Xa, ya, Xv, yv, n_epochs):
     """Validation error after each of ``n_epochs`` fine-tuning epochs, from a copy of the pre-trained ``dbn``."""
     mlp = copy.deepcopy(dbn).to_mlp(10, n_epochs=0, **params)
@@ -88,7 +81,7 @@ def validation_curve(dbn, params, Xa, ya, Xv, yv, n_epochs):
 
 def main(cache=None):
     t_start = time.time()
-    Xa, ya, Xv, yv = split()
+    Xa, ya, Xv, yv, _, _ = load_splits()  # the test digits are left alone
     res = dict(sizes=SIZES, seeds=list(SEEDS), n_train=len(Xa), n_val=len(Xv), common=COMMON,
                epoch_choices=list(EPOCH_CHOICES), candidates={})  # fmt: skip
     stacks = {}
