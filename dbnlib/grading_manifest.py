@@ -191,7 +191,9 @@ def exercise_notebook(solution_nb):
 
     Answer cells get stubs (and the tag ``answer``), visible check cells become
     ``grading.check("N.k")`` (tag ``check``), check set-up and hidden check
-    cells are left out, and no cell keeps an output.
+    cells are left out, and no cell keeps an output. Consecutive visible checks
+    of one exercise become a single ``grading.check`` cell, since that call runs
+    every part of the exercise.
     """
     nb = nbformat.from_dict(solution_nb)
     cells, pending = [], []
@@ -207,6 +209,8 @@ def exercise_notebook(solution_nb):
         if "check" in tags:
             ex_id, _, _ = _check_call(cell.source, "check cell")
             cell.source = f'grading.check("{ex_id}")'
+            if cells and "check" in _tags(cells[-1]) and cells[-1].source == cell.source:
+                continue  # the same exercise's next part: the cell above already checks it
             cell.metadata = nbformat.from_dict({"tags": ["check"], "editable": False, "deletable": False})
             for answer in pending:
                 answer.source = stub(answer.source, ex_id)

@@ -215,6 +215,10 @@ def test_learner_notebooks_are_clean():
                 assert cell.outputs == [] and cell.execution_count is None, path.name
         checks = [c for c in nb.cells if "check" in c.metadata.get("tags", [])]
         assert checks and all(c.source.startswith('grading.check("') for c in checks)
+        # grading.check runs every part of its exercise: one cell per exercise, or the learner sees it twice
+        code = [c for c in nb.cells if c.cell_type == "code"]
+        repeated = [a.source for a, b in zip(code, code[1:]) if a in checks and b in checks and a.source == b.source]
+        assert not repeated, f"{path.name}: the same check twice in a row: {repeated}"
 
 
 def test_a_new_exercise_is_graded_without_executing_its_solution():

@@ -15,13 +15,14 @@ Writes ``chapters/results/ch06_likelihood.json`` and ``ch06_likelihood.npz``.
      AIS's log Z errs downwards, so its log-likelihood errs upwards.
    - RAISE (Burda, Grosse & Salakhutdinov 2015), reverse AIS from each of
      the first 100 test digits with the same 6,000 temperatures; it errs
-     downwards. AIS is scored on the same 200 digits, and the per-digit gap
+     downwards. AIS is scored on the same 100 digits, and the per-digit gap
      RAISE - AIS gives a paired standard error.
 
 2. A 784-12 RBM, small enough for the exact log-likelihood (2^12 hidden
    states), trained 15 epochs by CD-1, CD-10, PCD-1 and by the exact
    gradient (minibatch data term, exact model term), with the same learning
-   rate, momentum, decay and minibatches; exact training and test
+   rate, momentum, decay, batch size and initial weights (each run shuffles
+   its own minibatches); exact training and test
    log-likelihood after every epoch (the curves go to the npz).
 
 Seeds are fixed; about 20 minutes on one core of the 2-core machine.
@@ -117,7 +118,7 @@ def exact_model_term(W, a, b):
 
 
 def train_exact(X, X_test, n_hidden, n_epochs, seed, curve):
-    """SGD on the exact log-likelihood gradient, with the RBM class's own update rule and minibatches."""
+    """SGD on the exact log-likelihood gradient, with the RBM class's update rule and batch size (its own shuffles)."""
     model = RBM(784, n_hidden, dtype="float64", random_state=seed, **BASE)
     try:  # the visible biases start from the data, as RBM.fit starts them (Hinton's guide, section 8)
         model._init_visible_bias(X)
