@@ -762,7 +762,8 @@ class DBN(Model):
         return xp().asarray(self.classes_)[idx]
 
     def score(self, X, y):
-        """Accuracy of the fine-tuned network (a float)."""
+        """Accuracy of ``predict`` (a float): the fine-tuned network's, or, for a DBN
+        trained by ``fit_generative``, the generative model's (by free energy)."""
         pred = self.predict(X)
         y = check_labels(y, "DBN.score", pred.shape[0])
         return float(xp().mean(pred == xp().asarray(y)))
