@@ -17,7 +17,8 @@ monitors), which splits the rest between the loop and the monitors.
 
 Floor, fit and loop are timed in turn in the same process (so that a change in
 the machine's load hits all three), ``--repeat`` times, and the best of each
-is kept. Each table is made with one BLAS thread and with the default number
+is kept; the range of floor/fit within the rounds goes beside it, since this
+shared machine has slow phases that hit a fit and a floor differently. Each table is made with one BLAS thread and with the default number
 (threadpoolctl). The load average is written next to the numbers: on a shared
 machine, read them with it. The table goes to
 ``benchmarks/results/<date>-cpu-rbm-fit-floor.md`` (and ``.json``).
@@ -48,7 +49,7 @@ def blas_threads():
 
 
 def measure(X, B, n_epochs, repeat):
-    """Best seconds of the floor, the whole fit and the bare loop, timed in turn."""
+    """Best seconds of the floor, the whole fit and the bare loop, timed in turn; and every round's seconds."""
     import dbnlib
 
     W0 = (0.01 * np.random.default_rng(1).standard_normal((V, H))).astype(np.float32)
@@ -70,13 +71,16 @@ def measure(X, B, n_epochs, repeat):
     runs = {"floor": floor, "fit": fit, "loop": loop}
     for fn in runs.values():  # warm-up: imports, BLAS threads, first allocations
         fn()
-    best = dict.fromkeys(runs, float("inf"))
+    rounds = []
     for _ in range(repeat):
+        times = {}
         for name, fn in runs.items():
             start = time.perf_counter()
             fn()
-            best[name] = min(best[name], time.perf_counter() - start)
-    return best
+            times[name] = time.perf_counter() - start
+        rounds.append(times)
+    best = {name: min(r[name] for r in rounds) for name in runs}
+    return best, rounds
 
 
 def main(argv=None):
@@ -105,7 +109,8 @@ def main(argv=None):
     machine = describe_machine(gpu=False)
     command = " ".join(["python benchmarks/rbm_fit_floor.py", *(sys.argv[1:] if argv is None else argv)])
     load_start = os.getloadavg()
-    header = "| BLAS threads | B | floor s | fit s | loop s | floor/fit | floor/loop | load (1 min) |"
+    header = ("| BLAS threads | B | floor s | fit s | loop s | floor/fit | floor/loop | floor/fit range over rounds "
+              "| load (1 min) |")
     lines, records = [header, "|" + "---|" * (header.count("|") - 1)], []
     print(header, flush=True)
 
@@ -126,6 +131,8 @@ def main(argv=None):
             "",
             "fit: `RBM(784, 500, batch_size=B, random_state=0).fit(X)`, defaults otherwise. floor: the five",
             "CD-1 matrix products per minibatch alone. loop: `partial_fit` once per epoch (no monitors).",
+            "floor s, fit s, loop s: the best round of each; the range is floor/fit within each round",
+            "(floor and fit timed one after the other), lowest to highest.",
             "",
             *lines,
             "",
@@ -139,12 +146,13 @@ def main(argv=None):
         for B in batch_sizes:
             with threadpool_limits(limits=threads, user_api="blas"):
                 n_threads = blas_threads()
-                best = measure(X, B, args.epochs, args.repeat)
+                best, rounds = measure(X, B, args.epochs, args.repeat)
             load = os.getloadavg()[0]
-            records.append(dict(blas_threads=n_threads, B=B, load_1min=load, **best))
+            records.append(dict(blas_threads=n_threads, B=B, load_1min=load, **best, rounds=rounds))
+            ratios = [r["floor"] / r["fit"] for r in rounds]
             cells = ["/".join(map(str, n_threads)), f"{B}", f"{best['floor']:.3f}", f"{best['fit']:.3f}",
                      f"{best['loop']:.3f}", f"{best['floor'] / best['fit']:.2f}", f"{best['floor'] / best['loop']:.2f}",
-                     f"{load:.1f}"]  # fmt: skip
+                     f"{min(ratios):.2f} to {max(ratios):.2f}", f"{load:.1f}"]  # fmt: skip
             lines.append("| " + " | ".join(cells) + " |")
             print(lines[-1], flush=True)
             write(done=False)  # after every row, so that a run cut short still leaves its table
