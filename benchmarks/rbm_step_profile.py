@@ -28,7 +28,7 @@ speed during a run (this shared machine has slow phases of a second or more)
 falls on all groups alike, and the shares stay comparable. (An earlier script,
 ``rbm_step_ablation.py``, left one group out per fit and compared whole fits;
 fits timed at different moments differed by more than the groups cost, which
-made it overstate the passes over W about fivefold.) The clock reads cost
+made it overstate the passes over W about threefold at B=100.) The clock reads cost
 about a microsecond per step. The copy is checked against the library first:
 it must give the library's weights bit for bit, or the script stops. Each
 round also times the floor (``bench.gemm_floor_epoch``) right after the fit.

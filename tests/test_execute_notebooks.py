@@ -93,6 +93,20 @@ def test_the_inputs_hash_follows_sources_and_tags_not_outputs(tmp_path):
     assert ex.inputs_sha256(path, nb) != h2
 
 
+def test_a_folder_the_notebook_declares_it_reads_is_an_input(tmp_path):
+    """Chapter 8 reads benchmarks/results: a new benchmark file must make `make execute` re-run it."""
+    (tmp_path / "bench").mkdir()
+    path = tmp_path / "chapters" / "n.ipynb"
+    nb = new_notebook(cells=[new_code_cell("print(1)")])
+    h0 = ex.inputs_sha256(path, nb)
+    (tmp_path / "bench" / "2026-12-02-cpu.json").write_text("{}")
+    assert ex.inputs_sha256(path, nb) == h0  # not declared: not an input
+    nb.metadata["course"] = {"reads": [str(tmp_path / "bench")]}  # absolute here; the book's are repo-relative
+    h1 = ex.inputs_sha256(path, nb)
+    (tmp_path / "bench" / "2026-12-03-gpu.json").write_text("{}")
+    assert ex.inputs_sha256(path, nb) != h1
+
+
 @pytest.mark.slow
 def test_a_notebook_run_twice_is_saved_as_the_same_bytes_and_then_skipped(tmp_path):
     path = tmp_path / "tiny.ipynb"

@@ -23,7 +23,9 @@ so `git diff` shows only what an edit changed.
 
 A notebook is re-run only when something it depends on changed: its cells'
 sources and tags, dbnlib's sources, the files in a ``results/`` folder next to
-it (what `make experiments` writes), constraints.txt and this script. Their
+it (what `make experiments` writes), the folders listed in the notebook's
+metadata under ``course.reads`` (repository-relative; chapter 8 lists
+``benchmarks/results``), constraints.txt and this script. Their
 SHA-256 is stored in the notebook's metadata under ``course.inputs_sha256``;
 ``--force`` re-runs regardless.
 """
@@ -71,6 +73,10 @@ def inputs_sha256(path, nb):
     results = path.resolve().parent / "results"
     if results.is_dir():
         _files_hash(h, [p for p in results.rglob("*") if p.is_file()], results)
+    for folder in nb.metadata.get("course", {}).get("reads", []):  # more inputs the notebook declares
+        extra = ROOT / folder
+        if extra.is_dir():
+            _files_hash(h, [p for p in extra.rglob("*") if p.is_file()], extra)
     return h.hexdigest()
 
 
@@ -152,7 +158,7 @@ def execute(path, timeout=1800, force=False):
         if cell.cell_type == "code":
             merge_streams(cell)
     stable_widget_ids(nb, path.stem)
-    nb.metadata["course"] = {"inputs_sha256": digest}
+    nb.metadata["course"] = dict(nb.metadata.get("course", {}), inputs_sha256=digest)  # keeps "reads"
     nbformat.write(nb, path)
     return time.time() - started
 
