@@ -176,7 +176,7 @@ def check_X(X, where, n_features=None, binary=False, unit_interval=False, dtype=
     if unit_interval and (lo < 0 or hi > 1):
         raise ValueError(
             f"{where}: {name} must lie in [0, 1] for binary units, got values in [{lo:g}, {hi:g}]; "
-            "scale it (e.g. X / 255) or use GaussianBernoulliRBM for real-valued data"
+            "scale it (e.g. X / 255) or use GaussianBernoulliRBM (DBN(..., visible='gaussian')) for real-valued data"
         )
     return A
 

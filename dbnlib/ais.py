@@ -190,9 +190,10 @@ class _Tempered:
 def ais_log_partition(W, a, b, a_base, n_betas=10000, n_runs=100, random_state=None):
     """Estimate log Z of the binary RBM (W, a, b) by annealed importance sampling.
 
-    Each run draws v_1 from the base model A exactly, then for k = 1..K-1 moves
-    it by one Gibbs sweep that leaves p_{beta_k} invariant, and multiplies its
-    weight by p*_{beta_k}(v_k) / p*_{beta_{k-1}}(v_k) (Neal 2001). The mean
+    With inverse temperatures beta_0 = 0 < ... < beta_K = 1, each run draws v_1
+    from the base model A exactly; then for k = 1..K it multiplies its weight
+    by p*_{beta_k}(v_k) / p*_{beta_{k-1}}(v_k) and, for k < K, draws v_{k+1} by
+    one Gibbs sweep that leaves p_{beta_k} invariant (Neal 2001). The mean
     weight is unbiased for Z_B / Z_A (Salakhutdinov & Murray 2008).
 
     Parameters

@@ -119,6 +119,8 @@ def load(path):
 
     Raises
     ------
+    FileNotFoundError
+        There is no file at ``path``.
     ValueError
         The file is not a dbnlib model file (empty, truncated, corrupt, foreign).
     """
@@ -189,8 +191,10 @@ class Model:
     def set_params(self, **params):
         """Change hyperparameters, with the constructor's checks; returns self.
 
-        Changing one that fixes the parameters' shapes or dtype (e.g.
-        ``n_hidden``, ``layer_sizes``, ``dtype``) rebuilds the model unfitted.
+        Changing ``random_state``, or one that fixes the parameters' shapes,
+        dtype or initialisation (e.g. ``n_hidden``, ``layer_sizes``, ``dtype``,
+        ``init``), rebuilds the model unfitted, with new arrays: arrays shared
+        with another model (an MLP made by ``DBN.to_mlp``) stop being shared.
         """
         names = self._param_names()
         unknown = sorted(set(params) - set(names))
@@ -301,8 +305,9 @@ class Model:
     def load(cls, path):
         """Read a model written by ``save``; training state and random stream come back exactly.
 
-        Raises ``ValueError`` when the file is not a dbnlib model file or holds
-        another class (use ``dbnlib.load`` to take whatever it holds).
+        Raises ``FileNotFoundError`` when there is no file at ``path``, and
+        ``ValueError`` when the file is not a dbnlib model file or holds another
+        class (use ``dbnlib.load`` to take whatever it holds).
         """
         meta, arrays = read_npz(path)
         found = _class_of(meta, path)

@@ -379,7 +379,8 @@ class LabelledRBM(RBM):
     def log_partition(self, method="exact", **kwargs):
         """log Z over the states with a one-hot label, by enumerating the hidden layer (``method="exact"``).
 
-        AIS (``method="ais"``) assumes binary visible units and is refused.
+        AIS (``method="ais"``) assumes binary visible units and is refused with a
+        ``ValueError``.
         """
         if method != "exact":
             raise ValueError(f"{self._name}.log_partition: only method='exact' is available (AIS assumes binary "
@@ -423,7 +424,8 @@ class DBN(Model):
         (``learning_rate``, ``momentum``, ``weight_decay``, ``batch_size``,
         ``n_epochs``, ``dropout``, ``input_dropout``, ``init``); defaults 0.1, 0.9,
         1e-5, 50, 30, 0, 0 (chapter 7's recipe, chosen on validation digits by
-        ``tools/experiments/ch07_recipe.py``).
+        ``tools/experiments/ch07_recipe.py``) and the MLP's own ``init="glorot"``
+        for the output layer.
     random_state : int, None, numpy.random.Generator or RNG
         Seeds every RBM (layer ``i`` gets ``seed + i``) and the MLP's output
         layer and shuffling (``seed + n_rbms``), where ``seed`` is
@@ -626,7 +628,9 @@ class DBN(Model):
 
         The hidden layers hold the RBMs' own arrays (``mlp.params[i] = (rbms[i].W,
         rbms[i].b)``, see ``mlp_params``), not copies: training the MLP moves
-        the DBN's weights. The output layer starts from N(0, 0.01^2) weights.
+        the DBN's weights. The output layer starts from the MLP's ``init`` (by default
+        ``"glorot"``: U(-r, r), r = sqrt(6 / (layer_sizes[-1] + n_classes))), drawn
+        from ``seed + n_rbms``.
         The MLP has ``warm_start=True``, so its ``fit`` trains from these
         weights. ``overrides`` (MLP keyword arguments) replace ``fine_tune_params``.
         """

@@ -643,6 +643,8 @@ def gibbs_chain(k=1, *, max_steps=4, ax=None):
     CD-k takes the positive statistics <v_i h_j>^(0) from the pair
     (v^(0), P(h | v^(0))) and the negative ones <v_i h_j>^(k) from
     (v^(k), P(h | v^(k))): Delta W_ij is proportional to their difference.
+    (dbnlib's ``RBM.fit`` uses the probabilities P(v | h^(k-1)) instead of a
+    sample for v^(k) at the last step; see ``dbnlib.training.fit``.)
 
     Parameters
     ----------

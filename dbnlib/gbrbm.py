@@ -62,7 +62,10 @@ class GaussianBernoulliRBM(RBM):
         return super().prob_v_given_h(h)
 
     def log_partition(self, method="exact", **kwargs):
-        """log Z = log sum_h integral exp(-E(v, h)) dv, exact by enumerating the hidden layer."""
+        """log Z = log sum_h integral exp(-E(v, h)) dv, exact by enumerating the hidden layer.
+
+        ``method="ais"`` raises ``NotImplementedError``: dbnlib's AIS assumes binary visible units.
+        """
         if method == "ais":
             raise NotImplementedError(
                 f"{self._name}.log_partition: dbnlib has no AIS for Gaussian visible units; "

@@ -18,7 +18,8 @@ again, and grading goes on. From the command line::
 The exit status is 0 when grading ran (whatever the scores), 1 when grading
 itself failed (no manifest, a kernel that does not start), 2 on bad arguments,
 and with ``--only ID --require-full`` 3 when that exercise is not full marks
-(what GitHub Classroom's autograding reads).
+(what GitHub Classroom's autograding reads; single-learner mode only, ``--class``
+exits 0 or 1).
 """
 
 import argparse

@@ -56,8 +56,8 @@ def sigmoid(z, out=None):
     The form ``(1 + tanh(z / 2)) / 2`` is equal in exact arithmetic, but it
     adds 1 to a number close to -1 when z is very negative, which keeps only
     its absolute precision: in float64 it is 35 % off at z = -37 and exactly 0
-    from z = -38 on, in float32 up to 12 times too large near z = -20 and 0
-    from there on, although sigma(z) is far above the smallest float.
+    from z = -38 on, in float32 up to about 14 times too large just above
+    z = -20 and 0 from there on, although sigma(z) is far above the smallest float.
     ``benchmarks/sigmoid_precision.py`` measures both forms.
 
     Parameters
@@ -235,15 +235,17 @@ def _same_shape(where, a_name, a, b_name, b):
 def _two_d(where, name, a):
     if a.ndim != 2:
         raise ValueError(f"{where}: {name} must be 2-D (n_samples, n_classes), got shape {tuple(a.shape)}; "
-                         "one-hot encode labels with dbnlib.one_hot")  # fmt: skip
+                         "one-hot encode integer labels with dbnlib.numerics.one_hot(y, n_classes)")  # fmt: skip
 
 
 def binary_cross_entropy(p, t, eps=1e-12):
     """Mean of -[t log p + (1 - t) log(1 - p)] over all entries.
 
     ``p`` are probabilities; they are clipped to [eps, 1 - eps] so that a
-    confident wrong answer costs a large but finite amount. Prefer
-    ``binary_cross_entropy_with_logits`` when the logits are at hand.
+    confident wrong answer costs a large but finite amount. In float32,
+    1 - eps rounds to 1, so p = 1 against t = 0 still gives inf: pass float64
+    probabilities, or better use ``binary_cross_entropy_with_logits`` when the
+    logits are at hand (finite on every dtype).
 
     Parameters
     ----------

@@ -93,7 +93,8 @@ def function_fit(ax, model, x, target, show_units=True, title=None):
 def image_grid(ax, images, shape, n_cols=10, cmap="gray_r", pad=1, vmin=None, vmax=None):
     """Draw rows of ``images`` (each a flattened ``shape`` picture) as one tiled image.
 
-    Each tile is scaled to its own range unless ``vmin``/``vmax`` are given,
+    Each tile is scaled to its own range unless ``vmin`` is given (then
+    ``vmin``/``vmax``, default 1, are one scale for all tiles),
     which suits weight filters (chapter 6) as well as pixels.
     """
     images = np.asarray(to_numpy(images), dtype=float)

@@ -70,8 +70,8 @@ class RBM(Model):
     Follows the shared interface of ``dbnlib.base``. ``fit`` starts from fresh
     parameters drawn from ``random_state`` and trains ``n_epochs`` epochs
     (``warm_start=True`` or ``partial_fit`` continue); with a
-    ``checkpoint_path`` that holds an unfinished run of the same model on the
-    same data, it resumes that run instead.
+    ``checkpoint_path`` that holds a run of the same model on the same data, it
+    adopts that run instead (see ``fit``).
 
     Parameters
     ----------
@@ -111,7 +111,8 @@ class RBM(Model):
         Weights, initialised N(0, 0.01^2).
     a : array of shape (n_visible,)
         Visible biases; a fresh fit sets them to log(p / (1 - p)) of the data's
-        column means p (Hinton's guide, section 8).
+        column means p (Hinton's guide, section 8), with p clipped to
+        [0.001, 0.999], so a pixel that is never on gets -6.9, not -inf.
     b : array of shape (n_hidden,)
         Hidden biases, initialised 0.
     epochs_done_ : int
@@ -351,10 +352,12 @@ class RBM(Model):
         """Train with CD-k (or PCD-k) for ``n_epochs`` epochs; see ``dbnlib.training.fit``.
 
         From fresh parameters, unless ``warm_start`` is set (then from the
-        current ones) or ``checkpoint_path`` holds an unfinished run of this
-        same model on this same data (then that run resumes where it stopped
-        and ends as an uninterrupted run would). A checkpoint of another run
-        is refused with a ``ValueError``.
+        current ones) or ``checkpoint_path`` holds a run of this same model on
+        this same data (same hyperparameters apart from ``warm_start`` and
+        ``verbose``). An unfinished run then resumes where it stopped and ends
+        as an uninterrupted run would; a finished one is returned as saved, or,
+        with ``warm_start``, trained ``n_epochs`` more from there. A checkpoint
+        of another run is refused with a ``ValueError``.
 
         Parameters
         ----------

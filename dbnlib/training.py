@@ -56,13 +56,19 @@ def fit(model, X, X_val=None, checkpoint_path=None):
     e.g. 784 x 15); None otherwise.
 
     Where training starts: a checkpoint of this same run (same
-    hyperparameters, same data fingerprint) at ``checkpoint_path`` resumes;
-    else ``warm_start`` continues from the current state for ``n_epochs`` more;
-    else a fresh start from ``random_state``.
+    hyperparameters apart from ``warm_start`` and ``verbose``, same data
+    fingerprint) at ``checkpoint_path`` is adopted: an unfinished run resumes
+    and ends as an uninterrupted run would; a finished one is returned as it is,
+    or, with ``warm_start``, trained ``n_epochs`` more. Without such a
+    checkpoint, ``warm_start`` continues from the current state for
+    ``n_epochs`` more; else a fresh start from ``random_state``.
     """
     fp = fingerprint(X)
     fresh = False
-    if not _resume(model, checkpoint_path, fp):
+    if _resume(model, checkpoint_path, fp):
+        if model.warm_start and model.epochs_done_ >= model.epochs_target_:  # a finished run: n_epochs more
+            model.epochs_target_ = model.epochs_done_ + model.n_epochs
+    else:
         fresh = not model.warm_start
         if fresh:
             model._initialize()

@@ -424,6 +424,20 @@ def test_a_checkpoint_of_another_run_is_refused(tmp_path):
     np.testing.assert_array_equal(again.W, RBM.load(path).W)
 
 
+def test_warm_start_with_a_finished_checkpoint_trains_n_epochs_more(tmp_path):
+    """Fitting twice with warm_start and one checkpoint_path trains as fitting twice without it."""
+    X = _prototype_data(n=60, V=12)
+    path = tmp_path / "ckpt.npz"
+    kw = dict(n_epochs=2, batch_size=10, random_state=0, warm_start=True)
+    plain = RBM(12, 5, **kw).fit(X).fit(X)
+    saved = RBM(12, 5, **kw).fit(X, checkpoint_path=path).fit(X, checkpoint_path=path)
+    assert saved.epochs_done_ == plain.epochs_done_ == 4 and RBM.load(path).epochs_done_ == 4
+    np.testing.assert_array_equal(saved.W, plain.W)
+    # a new session resuming the same warm-started run from its (finished) checkpoint continues it too
+    later = RBM(12, 5, **kw).fit(X, checkpoint_path=path)
+    assert later.epochs_done_ == 6
+
+
 def test_set_weights_copies_numpy_values_in_place_with_checks():
     model = RBM(4, 3, random_state=0)
     W = model.W
