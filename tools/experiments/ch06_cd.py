@@ -16,7 +16,9 @@ Writes, under chapters/results/:
   temperatures, 50 runs) and, from the other side, RAISE (reverse AIS,
   Burda, Grosse & Salakhutdinov 2015; 2,000 temperatures, one run per digit)
   on the first 100 held-out digits: ``interval_same_digits`` is [RAISE, AIS]
-  on those 100 digits, the interval chapter 6 prints for each sweep model.
+  on those 100 digits, the interval chapter 6 prints for each sweep model
+  (not widened by AIS's standard error, unlike the field of that name in
+  ``ch06_likelihood.json``).
 - ``ch06_cd.npz``: the first 100 filters (columns of W) of each model, 100
   samples of each (PCD: its persistent chain; CD-1: 100 chains of 1,000 Gibbs
   sweeps from random pixels), in float16 / uint8 to stay small.

@@ -97,6 +97,8 @@ def bracket(model, X_train, X_test):
                         gap_std_error=float(gap.std(ddof=1) / np.sqrt(n)), seconds=time.time() - t0)  # fmt: skip
     log(f"  RAISE on {n} digits: {rs.log_likelihood:.2f}; AIS on the same digits {ais_rows.mean():.2f}; "
         f"gap {gap.mean():.2f} +- {out['raise']['gap_std_error']:.2f} ({time.time() - t0:.0f} s)")
+    # RAISE .. AIS widened by two AIS standard errors (chapter 6 prints RAISE .. ais_same_digits instead;
+    # ch06_cd.json's field of the same name is RAISE .. AIS, not widened)
     out["interval_same_digits"] = [rs.log_likelihood, float(ais_rows.mean() + 2 * log_z_std)]
     out["raise_log_p"] = rs.log_p
     out["ais_log_weights"] = log_w
