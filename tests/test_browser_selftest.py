@@ -164,6 +164,9 @@ def site(tmp_path_factory):
             f'<a class="left-prev" href="{prev}.html">previous</a>' if prev else "")
         (root / f"p{i}.html").write_text(page_html(f"<p>page {i}</p>{links}", head=""))
     (root / "p2_loop.html").write_text(page_html('<a class="right-next" href="p1.html">next</a>', head=""))
+    # a figure fetched again every 100 ms: the network is never idle for 500 ms
+    (root / "keeps_loading.html").write_text(page_html(
+        GOOD_BODY + "<script>setInterval(() => fetch('figure.png?' + Date.now()), 100);</script>"))
     with bc.serve(root) as url:
         yield url
 
@@ -199,6 +202,13 @@ def test_each_fault_is_reported(site, page, name):
     report = "\n".join(problems)
     for words in EXPECTED[name]:
         assert words in report, f"{name}: {words!r} not reported; got:\n{report}"
+
+
+def test_a_page_that_keeps_loading_is_reported(site, page):
+    """The network-idle wait is long (a minute, for CI's busy cores) but not endless."""
+    page, watcher = page
+    problems = bc.check_page(page, f"{site}/keeps_loading.html", watcher, timeout_ms=3_000, idle_ms=2_000)
+    assert "the page never stopped loading (network not idle)" in problems, problems
 
 
 def test_an_outside_request_is_aborted_not_sent(site, page):

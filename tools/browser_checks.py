@@ -383,8 +383,14 @@ def font_problems(page):
     return [f"font did not load: {face}" for face in dict.fromkeys(page.evaluate(_FONTS_JS))]
 
 
-def check_page(page, url, watcher, timeout_ms=20_000, max_bytes=None, max_total_bytes=None):
+def check_page(page, url, watcher, timeout_ms=20_000, max_bytes=None, max_total_bytes=None, idle_ms=60_000):
     """Load ``url`` and return everything wrong with it (empty when it is fine).
+
+    A page whose network is not idle (no request for 500 ms) within ``idle_ms``
+    is reported as never having stopped loading. The minute is for CI's two
+    cores, where a parallel worker executing notebooks can slow the local
+    server's answers to the heaviest pages past 20 s; a page that keeps loading
+    is still caught.
 
     With ``max_bytes`` or ``max_total_bytes``, a page heavier than that is
     reported too (see :func:`weight_problems`; measured before the font check
@@ -396,7 +402,7 @@ def check_page(page, url, watcher, timeout_ms=20_000, max_bytes=None, max_total_
     if response is None or not response.ok:
         problems.append(f"{url} answered {response.status if response else 'nothing'}")
     try:
-        page.wait_for_load_state("networkidle", timeout=timeout_ms)
+        page.wait_for_load_state("networkidle", timeout=idle_ms)
     except Exception:  # a page that keeps loading is reported by what it loads
         problems.append("the page never stopped loading (network not idle)")
     settle(page, timeout_ms)
